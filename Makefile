@@ -1,0 +1,43 @@
+# scoringkit — the two commands: `make demo` and `make test`. `make lab` opens the notebooks.
+# Everything installs into .venv; nothing else on the machine is touched.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TINYSOUNDFONT := tinysoundfont==0.3.7
+
+.PHONY: demo test lab bench clean help
+
+help:
+	@echo "make demo   install into .venv and score the bundled example story into out/"
+	@echo "make test   install into .venv and run the whole test suite, notebooks included"
+	@echo "make lab    start JupyterLab on the notebooks"
+	@echo "make bench  measure import time, end-to-end speed and real-time factor"
+
+# (re)install when the dependency list changes
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[notebook,dev]"
+	# tinysoundfont's metadata asks for pyaudio (source-only build): install it without dependencies
+	$(BIN)/python -m pip install --quiet --no-deps $(TINYSOUNDFONT)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/scoringkit score scoringkit/assets/stories/lighthouse_keeper.txt -o out --force
+	@echo "Listen to out/soundtrack.wav; the cue sheet is out/cues.csv."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 notebooks
+	$(BIN)/python tests/check_notebooks_stripped.py notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_pipeline.py
+
+clean:
+	rm -rf $(VENV) out notebooks/quickstart_out .pytest_cache

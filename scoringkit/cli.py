@@ -1,0 +1,128 @@
+"""The ``scoringkit`` command line.
+
+::
+
+    scoringkit score STORY.txt -o OUT/ [--force]        story -> soundtrack files
+    scoringkit emotion "some text" [--json]            text -> valence, arousal, categories
+    scoringkit compose --valence V --arousal A -o OUT.mid [--wav OUT.wav] [--force]
+
+Errors in the input print one line starting with ``error:`` and exit with code 2;
+nothing already on disk is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ScoringKitError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(prog="scoringkit", description="Score a story with music that follows its emotion.")
+    parser.add_argument("--version", action="version", version=f"scoringkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    score = sub.add_parser("score", help="score a story file into OUT/ (WAV, MIDI, MusicXML, cue sheet)")
+    score.add_argument("story", help="a UTF-8 text file: paragraphs separated by blank lines, *** for scene breaks")
+    score.add_argument("-o", "--out", required=True, help="output folder (created if missing)")
+    score.add_argument("--force", action="store_true", help="replace existing output files")
+    score.add_argument("--backend", default="lexicon", help="emotion backend (default: lexicon)")
+    score.add_argument("--generator", default="rules", help="music generator (default: rules)")
+    score.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    score.add_argument("--wpm", type=float, default=160.0, help="reading speed that sets cue lengths (default: 160)")
+    score.add_argument("--encoding", default="utf-8", help="text encoding of the story file (default: utf-8)")
+    score.add_argument("--synth", default="auto", help="auto, tinysoundfont or numpy (default: auto)")
+    score.add_argument("--sr", type=int, default=44100, help="sample rate of the WAV (default: 44100)")
+    score.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+
+    emotion = sub.add_parser("emotion", help="print the emotion of a text")
+    emotion.add_argument("text", help="the text to analyse (quote it)")
+    emotion.add_argument("--backend", default="lexicon", help="emotion backend (default: lexicon)")
+    emotion.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    compose = sub.add_parser("compose", help="compose one cue for a valence/arousal point")
+    compose.add_argument("--valence", type=float, required=True, help="-1 (unpleasant) .. 1 (pleasant)")
+    compose.add_argument("--arousal", type=float, required=True, help="-1 (calm) .. 1 (excited)")
+    compose.add_argument("-o", "--out", required=True, help="output MIDI file")
+    compose.add_argument("--wav", help="also render audio to this WAV file")
+    compose.add_argument("--duration", type=float, default=20.0, help="seconds (default: 20)")
+    compose.add_argument("--generator", default="rules", help="music generator (default: rules)")
+    compose.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    compose.add_argument("--force", action="store_true", help="replace existing output files")
+    return parser
+
+
+def _score(args) -> int:
+    from .generate.soundtrack import score_story
+    from .io import SOUNDTRACK_FILES, check_writable, read_text_file
+
+    text = read_text_file(args.story, encoding=args.encoding)
+    out = Path(args.out)
+    check_writable([out / name for name in SOUNDTRACK_FILES.values()], overwrite=args.force)
+    soundtrack = score_story(text, backend=args.backend, generator=args.generator, seed=args.seed,
+                             words_per_minute=args.wpm, progress=not args.quiet)
+    paths = soundtrack.write(out, overwrite=args.force, sr=args.sr, synth=args.synth, progress=not args.quiet)
+    if not args.quiet:
+        for cue in soundtrack.cues:
+            print(f"cue {cue.index + 1:>2}  {cue.start:6.1f}-{cue.end:6.1f} s  Q{cue.emotion.quadrant} "
+                  f"{cue.emotion.label:<9} {cue.intent.tempo:5.0f} BPM  {cue.intent.key:<9}  {cue.scene.excerpt(40)}")
+        for path in paths.values():
+            print(f"wrote {path}")
+    return 0
+
+
+def _emotion(args) -> int:
+    from .emotion import analyze_text
+
+    emotion = analyze_text(args.text, backend=args.backend)
+    if args.json:
+        print(json.dumps(emotion.to_dict(), indent=2))
+        return 0
+    print(f"valence  {emotion.valence:+.2f}\narousal  {emotion.arousal:+.2f}\n"
+          f"quadrant {emotion.quadrant} ({emotion.quadrant_name})\nlabel    {emotion.label}")
+    for label, p in sorted((emotion.probs or {}).items(), key=lambda kv: -kv[1]):
+        print(f"  {label:<9}{p:5.2f} {'#' * round(p * 30)}")
+    return 0
+
+
+def _compose(args) -> int:
+    from .generate import compose
+    from .io import check_writable, write_wav
+    from .types import Emotion
+
+    targets = [Path(args.out)] + ([Path(args.wav)] if args.wav else [])
+    check_writable(targets, overwrite=args.force)
+    score = compose(Emotion(args.valence, args.arousal), generator=args.generator, duration=args.duration, seed=args.seed)
+    score.to_midi(args.out, overwrite=args.force)
+    print(f"wrote {args.out}  ({score.duration:.1f} s, {score.tempo:g} BPM, {score.key})")
+    if args.wav:
+        from .synth import render
+
+        write_wav(args.wav, render(score), overwrite=args.force)
+        print(f"wrote {args.wav}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code (0 ok, 2 bad input or failure to render)."""
+    args = build_parser().parse_args(argv)
+    handler = {"score": _score, "emotion": _emotion, "compose": _compose}[args.command]
+    try:
+        return handler(args)
+    except ScoringKitError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

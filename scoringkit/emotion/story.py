@@ -1,0 +1,160 @@
+"""Split a story into scenes, one music cue each.
+
+Rules, in order:
+
+1. Scene breaks: a line holding only ``***``, ``* * *``, ``---``, ``###`` or ``#``
+   always ends a scene; so does a blank line (a paragraph break).
+2. Paragraphs shorter than ``min_words`` join the next one (a one-line paragraph of
+   dialogue rarely deserves its own cue), unless a scene-break line separates them.
+3. Paragraphs longer than ``max_words`` are split at sentence ends into windows of
+   about ``max_words`` words, so no cue is asked to carry a whole chapter.
+
+Examples
+--------
+>>> scenes = segment_story("Morning came softly.\\n\\nThen the storm broke over the bay.", min_words=1)
+>>> [s.text for s in scenes]
+['Morning came softly.', 'Then the storm broke over the bay.']
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import InputError
+from ..types import Scene
+
+__all__ = ["segment_story", "split_sentences", "MAX_STORY_CHARS"]
+
+#: Longest story accepted by default (characters, about 300 pages).
+MAX_STORY_CHARS = 1_000_000
+
+_BREAK_LINE = re.compile(r"^\s*(\*\s*\*\s*\*[\s*]*|-{3,}|#{1,3}|~{3,})\s*$")
+_ABBREVIATIONS = frozenset("mr mrs ms dr st prof sr jr mt capt col gen lt sgt rev vs etc e.g i.e".split())
+_SENTENCE_END = re.compile(r"([.!?…][\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text at sentence ends (``.``, ``!``, ``?``, ``…`` followed by a capital).
+
+    Examples
+    --------
+    >>> split_sentences("It rained. We stayed in! Why not?")
+    ['It rained.', 'We stayed in!', 'Why not?']
+    """
+    flat = " ".join(text.split())
+    parts = _SENTENCE_END.split(flat)  # text, end punctuation, text, end punctuation, ..., text
+    pieces = [text + end for text, end in zip(parts[::2], parts[1::2] + [""])]
+    sentences: list[str] = []
+    for piece in pieces:
+        if not piece.strip():
+            continue
+        if sentences and sentences[-1].split()[-1].rstrip(".").lower() in _ABBREVIATIONS:
+            sentences[-1] = f"{sentences[-1]} {piece}"  # "Mr. Lee" is not a sentence end
+        else:
+            sentences.append(piece)
+    return sentences
+
+
+def segment_story(text: str, *, min_words: int = 25, max_words: int = 150, max_chars: int = MAX_STORY_CHARS) -> list[Scene]:
+    """Split a story into :class:`~scoringkit.types.Scene` objects.
+
+    Parameters
+    ----------
+    text : str
+        The story, paragraphs separated by blank lines.
+    min_words : int
+        Paragraphs shorter than this are merged with the next one.
+    max_words : int
+        Paragraphs longer than this are split into sentence windows of about this size.
+    max_chars : int
+        Refuse longer texts (default 1,000,000 characters); raise it to go further.
+
+    Returns
+    -------
+    list of Scene
+        In story order, ``index`` from 0.
+
+    Raises
+    ------
+    InputError
+        If the text is not a string, is empty or whitespace only, or is too long.
+
+    Examples
+    --------
+    >>> from scoringkit.assets import example_story
+    >>> len(segment_story(example_story())) >= 4
+    True
+    """
+    if not isinstance(text, str):
+        raise InputError(f"a story must be a string, not {type(text).__name__}; read files with scoringkit.io.read_text_file")
+    if not text.strip():
+        raise InputError("the story is empty; give it at least one sentence")
+    if len(text) > max_chars:
+        raise InputError(
+            f"the story has {len(text):,} characters, over the {max_chars:,} limit; "
+            "score it chapter by chapter, or pass a larger max_chars"
+        )
+    if min_words < 0 or max_words < 1 or min_words > max_words:
+        raise InputError(f"need 0 <= min_words <= max_words and max_words >= 1, got {min_words}, {max_words}")
+
+    # blocks of paragraphs; a hard break (*** line) is marked so merging never crosses it
+    paragraphs: list[tuple[str, bool]] = []  # (text, hard break before it)
+    current: list[str] = []
+    hard = False
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if _BREAK_LINE.match(line) or not line.strip():
+            if current:
+                paragraphs.append((" ".join(current), hard))
+                current, hard = [], False
+            if _BREAK_LINE.match(line):
+                hard = True
+            continue
+        current.append(line.strip())
+    if current:
+        paragraphs.append((" ".join(current), hard))
+
+    merged: list[str] = []
+    pending = ""
+    for paragraph, hard_before in paragraphs:
+        if hard_before and pending:
+            merged.append(pending)
+            pending = ""
+        pending = f"{pending} {paragraph}".strip() if pending else paragraph
+        if len(pending.split()) >= min_words:
+            merged.append(pending)
+            pending = ""
+    if pending:
+        if merged and len(pending.split()) < min_words and not _hard_break_before_last(paragraphs):
+            merged[-1] = f"{merged[-1]} {pending}"
+        else:
+            merged.append(pending)
+
+    scenes: list[Scene] = []
+    for block in merged:
+        for window in _windows(block, max_words):
+            scenes.append(Scene(len(scenes), window))
+    return scenes
+
+
+def _hard_break_before_last(paragraphs) -> bool:
+    return bool(paragraphs) and paragraphs[-1][1]
+
+
+def _windows(block: str, max_words: int) -> list[str]:
+    if len(block.split()) <= max_words:
+        return [block]
+    windows, current, count = [], [], 0
+    sentences = []
+    for sentence in split_sentences(block):  # a run-on "sentence" longer than a window is cut at words
+        words = sentence.split()
+        sentences += [" ".join(words[i: i + max_words]) for i in range(0, len(words), max_words)]
+    for sentence in sentences:
+        n = len(sentence.split())
+        if current and count + n > max_words:
+            windows.append(" ".join(current))
+            current, count = [], 0
+        current.append(sentence)
+        count += n
+    if current:
+        windows.append(" ".join(current))
+    return windows

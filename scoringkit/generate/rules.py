@@ -1,0 +1,309 @@
+"""A rule-based composer: music theory written out as code, seeded and deterministic.
+
+What it writes for a :class:`~scoringkit.types.MusicalIntent`:
+
+1. **Form** — four-bar phrases, paired as antecedent (ends open) and consequent
+   (ends on the tonic); the last bar of the cue is a cadence.
+2. **Harmony** — one chord per bar from a progression family chosen by the intent
+   (:data:`PROGRESSIONS`): bright and pastoral ones in major, tense and lament ones in
+   minor, where V is major (the raised leading tone of harmonic minor).
+3. **Melody** — a one-bar rhythm motif sized by the intent's density and a contour
+   motif (steps up and down the scale) that recurs bar after bar on new chords
+   (a sequence) and comes back inverted in later phrases; strong beats land on
+   chord tones; it moves around the intent's register.
+4. **Bass** — chord roots, from whole notes (calm) to pulsing eighths (excited).
+5. **Accompaniment** — broken chords at low energy, block chords at high energy.
+6. **Pad** — a soft sustained chord per bar underneath.
+
+Examples
+--------
+>>> from scoringkit.types import MusicalIntent
+>>> score = compose_rules(MusicalIntent(tempo=120, key="A minor"), duration=8.0, seed=1)
+>>> [t.name for t in score.tracks]
+['melody', 'accompaniment', 'pad', 'bass']
+>>> score.end_beat
+16.0
+"""
+
+from __future__ import annotations
+
+import random
+
+from ..types import MusicalIntent, Note, Score, Track
+
+__all__ = ["compose_rules", "PROGRESSIONS", "CHORDS", "chord_pitch_classes", "bars_for_duration"]
+
+SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+
+#: Roman numeral → (root in semitones above the tonic, chord quality).
+CHORDS = {
+    "I": (0, "maj"), "ii": (2, "min"), "iii": (4, "min"), "IV": (5, "maj"), "V": (7, "maj"),
+    "vi": (9, "min"), "vii°": (11, "dim"),
+    "i": (0, "min"), "ii°": (2, "dim"), "bII": (1, "maj"), "III": (3, "maj"), "iv": (5, "min"),
+    "VI": (8, "maj"), "VII": (10, "maj"),
+}
+QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8)}
+
+#: Four-chord progressions per harmony family; phrases draw from these.
+PROGRESSIONS = {
+    "plain": [["I", "IV", "V", "I"]],
+    "bright": [["I", "V", "vi", "IV"], ["I", "IV", "V", "I"], ["I", "vi", "ii", "V"], ["IV", "V", "iii", "vi"]],
+    "pastoral": [["I", "IV", "I", "V"], ["I", "vi", "IV", "I"], ["IV", "I", "ii", "V"], ["I", "iii", "IV", "I"]],
+    "tense": [["i", "VI", "iv", "V"], ["i", "ii°", "V", "i"], ["i", "iv", "vii°", "V"], ["i", "bII", "V", "i"]],
+    "lament": [["i", "VII", "VI", "V"], ["i", "iv", "VI", "V"], ["i", "VI", "III", "VII"], ["iv", "i", "V", "i"]],
+}
+
+#: One-bar rhythm motifs (beats, for 4/4) grouped by notes per beat.
+RHYTHMS = {
+    0.5: [[2, 2], [3, 1], [2, 1, 1]],
+    1.0: [[1, 1, 1, 1], [1.5, 0.5, 1, 1], [2, 1, 1], [1, 1, 2]],
+    1.5: [[1, 0.5, 0.5, 1, 1], [0.5, 0.5, 1, 0.5, 0.5, 1], [1.5, 0.5, 0.5, 0.5, 1]],
+    2.0: [[0.5] * 8, [0.5, 0.5, 1, 0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5, 0.5, 1, 0.5, 0.5]],
+}
+CADENCE_RHYTHMS = [[2, 2], [3, 1], [4]]
+
+
+def bars_for_duration(duration: float, tempo: float, beats_per_bar: float = 4.0) -> int:
+    """Number of whole bars closest to ``duration`` seconds at ``tempo`` (at least 1).
+
+    Examples
+    --------
+    >>> bars_for_duration(20.0, 120.0)
+    10
+    """
+    return max(1, round(duration * tempo / 60.0 / beats_per_bar))
+
+
+def chord_pitch_classes(numeral: str, tonic: int) -> tuple[int, ...]:
+    """Pitch classes of a chord given as a Roman numeral in a key (root first).
+
+    Examples
+    --------
+    >>> chord_pitch_classes("V", 9)   # E major in A minor: E, G#, B
+    (4, 8, 11)
+    """
+    root, quality = CHORDS[numeral]
+    return tuple((tonic + root + step) % 12 for step in QUALITIES[quality])
+
+
+def _chord_scale(scale_pcs, chord_pcs):
+    """The scale with any chord tone it lacks swapped in for its neighbour (e.g. a raised 7th over V)."""
+    scale = list(scale_pcs)
+    for pc in chord_pcs:
+        if pc not in scale:
+            nearest = min(range(len(scale)), key=lambda i: min((scale[i] - pc) % 12, (pc - scale[i]) % 12))
+            scale[nearest] = pc
+    return sorted(set(scale))
+
+
+def _pitches_in_range(pcs, low, high):
+    return [p for p in range(low, high + 1) if p % 12 in pcs]
+
+
+def _nearest(candidates, target):
+    return min(candidates, key=lambda p: (abs(p - target), p))
+
+
+def _plan_harmony(n_bars, harmony, rng, tonic_numeral):
+    family = PROGRESSIONS.get(harmony, PROGRESSIONS["plain"])
+    first, second = rng.choice(family), rng.choice(family)
+    dominant = "V"
+    chords = []
+    for phrase_start in range(0, n_bars, 4):
+        phrase_index = phrase_start // 4
+        progression = list(first if phrase_index % 2 == 0 else second)
+        if phrase_index % 2 == 1:
+            progression[-1] = tonic_numeral  # consequent phrase closes on the tonic
+        chords.extend(progression)
+    chords = chords[:n_bars]
+    if n_bars >= 2:
+        chords[-2] = dominant
+    chords[-1] = tonic_numeral  # authentic cadence at the end of the cue
+    return chords
+
+
+def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 0) -> Score:
+    """Compose a cue for ``intent`` lasting ``duration`` seconds (rounded to whole bars).
+
+    Parameters
+    ----------
+    intent : MusicalIntent
+        Tempo, key/mode, register, loudness, density, articulation, instruments, harmony.
+    duration : float
+        Target length in seconds; the result is within half a bar of it.
+    seed : int
+        Same seed and intent → same notes.
+
+    Returns
+    -------
+    Score
+        Tracks ``melody``, ``accompaniment``, ``pad`` and ``bass`` (those the intent
+        names an instrument for), in the intent's tempo, key and meter.
+
+    Examples
+    --------
+    >>> a = compose_rules(MusicalIntent(tempo=90, key="F major"), duration=10, seed=3)
+    >>> b = compose_rules(MusicalIntent(tempo=90, key="F major"), duration=10, seed=3)
+    >>> [(n.pitch, n.start) for n in a.tracks[0].notes] == [(n.pitch, n.start) for n in b.tracks[0].notes]
+    True
+    """
+    rng = random.Random(seed)
+    beats_per_bar = intent.meter[0] * 4.0 / intent.meter[1]
+    n_bars = bars_for_duration(duration, intent.tempo, beats_per_bar)
+    tonic, mode = intent.tonic, intent.mode
+    scale = [(tonic + step) % 12 for step in SCALES[mode]]
+    numerals = _plan_harmony(n_bars, intent.harmony, rng, "I" if mode == "major" else "i")
+    chords = [chord_pitch_classes(n, tonic) for n in numerals]
+
+    melody = _melody(intent, chords, scale, beats_per_bar, rng)
+    tracks = []
+    roles = intent.instruments
+    if "melody" in roles:
+        tracks.append(Track("melody", roles["melody"], melody))
+    if "accompaniment" in roles:
+        tracks.append(Track("accompaniment", roles["accompaniment"], _accompaniment(intent, chords, beats_per_bar)))
+    if "pad" in roles:
+        tracks.append(Track("pad", roles["pad"], _pad(intent, chords, beats_per_bar)))
+    if "bass" in roles:
+        tracks.append(Track("bass", roles["bass"], _bass(intent, chords, beats_per_bar)))
+    return Score(tracks, tempo=intent.tempo, key=intent.key, meter=intent.meter)
+
+
+def _rhythm_bank(density):
+    level = min(RHYTHMS, key=lambda d: abs(d - density))
+    return RHYTHMS[level]
+
+
+def _fit_rhythm(pattern, beats_per_bar):
+    """Stretch or trim a 4-beat pattern to the bar length."""
+    out, total = [], 0.0
+    for length in pattern:
+        if total + length > beats_per_bar:
+            break
+        out.append(length)
+        total += length
+    if total < beats_per_bar:
+        if out:
+            out[-1] += beats_per_bar - total
+        else:
+            out = [beats_per_bar]
+    return out
+
+
+def _melody(intent, chords, scale, beats_per_bar, rng):
+    bank = _rhythm_bank(intent.density)
+    motif_a = _fit_rhythm(rng.choice(bank), beats_per_bar)
+    motif_b = _fit_rhythm(rng.choice(bank), beats_per_bar)
+    contour = [rng.choice((-2, -1, -1, 1, 1, 2)) for _ in range(12)]
+    low, high = intent.register - 9, intent.register + 9
+    notes = []
+    previous = intent.register
+    n_bars = len(chords)
+    for bar, chord in enumerate(chords):
+        bar_start = bar * beats_per_bar
+        position = bar % 4
+        is_last = bar == n_bars - 1
+        phrase_end = position == 3 or is_last
+        rhythm = _fit_rhythm(rng.choice(CADENCE_RHYTHMS), beats_per_bar) if phrase_end else (motif_b if position == 2 else motif_a)
+        steps = contour if (bar // 4) % 2 == 0 else [-s for s in contour]  # inversion in alternate phrases
+        bar_scale = _chord_pitch_set(scale, chord)
+        scale_pitches = _pitches_in_range(bar_scale, low - 2, high + 2)
+        chord_pitches = _pitches_in_range(set(chord), low, high)
+        onset = 0.0
+        for i, length in enumerate(rhythm):
+            strong = onset == 0 or onset == beats_per_bar / 2
+            if i == 0:
+                pitch = _nearest(chord_pitches, previous)
+            else:
+                index = _nearest_index(scale_pitches, previous) + steps[i % len(steps)]
+                if not 0 <= index < len(scale_pitches):
+                    index = _nearest_index(scale_pitches, previous) - steps[i % len(steps)]
+                pitch = scale_pitches[min(max(index, 0), len(scale_pitches) - 1)]
+                if strong:
+                    pitch = _nearest(chord_pitches, pitch)
+            if phrase_end and i == len(rhythm) - 1:
+                goal = {chord[0]} if is_last or (bar // 4) % 2 == 1 else set(chord[1:])
+                pitch = _nearest(_pitches_in_range(goal, low, high), previous)
+            accent = 6 if onset == 0 else (2 if strong else 0)
+            arc = 6 if position in (1, 2) else (-4 if phrase_end else 0)
+            velocity = intent.velocity + accent + arc + rng.randint(-3, 3)
+            notes.append(Note(pitch, bar_start + onset, length * intent.articulation, velocity))
+            previous = pitch
+            onset += length
+    return notes
+
+
+def _chord_pitch_set(scale, chord):
+    return set(_chord_scale(scale, chord))
+
+
+def _nearest_index(pitches, target):
+    return min(range(len(pitches)), key=lambda i: (abs(pitches[i] - target), pitches[i]))
+
+
+def _voicing(chord, low, high):
+    """Close-position chord: each chord tone once, as low as possible above ``low``."""
+    pitches = []
+    for pc in chord:
+        candidates = _pitches_in_range({pc}, low, high)
+        if candidates:
+            pitches.append(candidates[0])
+    return sorted(pitches)
+
+
+def _accompaniment(intent, chords, beats_per_bar):
+    notes = []
+    low = max(40, intent.register - 19)
+    velocity = intent.velocity - 14
+    density = intent.density
+    for bar, chord in enumerate(chords):
+        start = bar * beats_per_bar
+        voicing = _voicing(chord, low, low + 14)
+        last = bar == len(chords) - 1
+        if last:
+            notes += [Note(p, start, beats_per_bar, velocity) for p in voicing]
+        elif density < 0.8:  # slow broken chord, each note ringing on
+            pattern = (voicing + [voicing[0] + 12])[: int(beats_per_bar)]
+            notes += [Note(p, start + i, beats_per_bar - i, velocity - (0 if i == 0 else 4)) for i, p in enumerate(pattern)]
+        elif density < 1.3:  # flowing eighth-note arpeggio (root, fifth, third, fifth)
+            order = [voicing[0], voicing[-1], voicing[1 % len(voicing)], voicing[-1]]
+            for i in range(int(beats_per_bar * 2)):
+                notes.append(Note(order[i % 4], start + i * 0.5, 0.5 * 0.95, velocity - (0 if i % 4 == 0 else 5)))
+        elif density < 1.7:  # block chords on every beat
+            for beat in range(int(beats_per_bar)):
+                notes += [Note(p, start + beat, 0.9 * intent.articulation, velocity + (6 if beat == 0 else 0)) for p in voicing]
+        else:  # driving repeated eighth-note chords with accents
+            for i in range(int(beats_per_bar * 2)):
+                accent = 10 if i in (0, 3, 6) else 0
+                notes += [Note(p, start + i * 0.5, 0.45 * intent.articulation, velocity + accent - 4) for p in voicing]
+    return notes
+
+
+def _pad(intent, chords, beats_per_bar):
+    velocity = max(20, intent.velocity - 28)
+    notes = []
+    for bar, chord in enumerate(chords):
+        for p in _voicing(chord, 53, 72):
+            notes.append(Note(p, bar * beats_per_bar, beats_per_bar, velocity))
+    return notes
+
+
+def _bass(intent, chords, beats_per_bar):
+    notes = []
+    velocity = intent.velocity - 6
+    density = intent.density
+    for bar, chord in enumerate(chords):
+        start = bar * beats_per_bar
+        root = _pitches_in_range({chord[0]}, 36, 47)[0]
+        fifth = _pitches_in_range({chord[2 % len(chord)]}, root, root + 11)[0]
+        if bar == len(chords) - 1 or density < 0.8:
+            notes.append(Note(root, start, beats_per_bar * 0.98, velocity))
+        elif density < 1.3:
+            half = beats_per_bar / 2
+            notes += [Note(root, start, half * 0.95, velocity), Note(fifth, start + half, half * 0.95, velocity - 4)]
+        elif density < 1.7:
+            pattern = [root, root, fifth, root + 12 if root + 12 <= 59 else root]
+            notes += [Note(p, start + i, 0.9, velocity - (0 if i == 0 else 4)) for i, p in enumerate(pattern[: int(beats_per_bar)])]
+        else:
+            notes += [Note(root, start + i * 0.5, 0.45, velocity + (6 if i % 2 == 0 else 0)) for i in range(int(beats_per_bar * 2))]
+    return notes
