@@ -337,7 +337,8 @@ class MusicalIntent:
             ("harmony", self.harmony),
             ("instruments", ", ".join(f"{r}={p}" for r, p in self.instruments.items())),
         ]
-        return "\n".join(f"{name:<13}{value:<22}{self.reasons.get(name, '')}" for name, value in rows)
+        width = max(len(value) for _, value in rows) + 2
+        return "\n".join(f"{name:<13}{value:<{width}}{self.reasons.get(name, '')}".rstrip() for name, value in rows)
 
 
 @dataclass

@@ -51,3 +51,15 @@ def test_oversized_story_is_refused_and_the_limit_can_be_lifted():
 
 def test_example_story_has_several_scenes():
     assert len(sk.segment_story(sk.example_story())) >= 5
+
+
+def test_a_title_line_becomes_the_first_heading_not_scene_text():
+    scenes = sk.segment_story("The Night Ferry\n\nThe old ferry left the harbour at dusk.\n\nThen the fog came.", min_words=1)
+    assert scenes[0].heading == "The Night Ferry"
+    assert scenes[0].text == "The old ferry left the harbour at dusk."
+    assert sk.score_story("The Night Ferry\n\nThe old ferry left at dusk.", min_words=1).title == "The Night Ferry"
+
+
+def test_a_first_sentence_is_not_mistaken_for_a_title():
+    scenes = sk.segment_story("It rained.\n\nThen the sun came out over the hills.", min_words=1)
+    assert scenes[0].text == "It rained." and scenes[0].heading is None

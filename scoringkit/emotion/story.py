@@ -2,6 +2,8 @@
 
 Rules, in order:
 
+0. A title: a short first line with no end punctuation, followed by a blank line, is not
+   scored; it becomes the ``heading`` of the first scene.
 1. Scene breaks: a line holding only ``***``, ``* * *``, ``---``, ``###`` or ``#``
    always ends a scene; so does a blank line (a paragraph break).
 2. Paragraphs shorter than ``min_words`` join the next one (a one-line paragraph of
@@ -97,11 +99,16 @@ def segment_story(text: str, *, min_words: int = 25, max_words: int = 150, max_c
     if min_words < 0 or max_words < 1 or min_words > max_words:
         raise InputError(f"need 0 <= min_words <= max_words and max_words >= 1, got {min_words}, {max_words}")
 
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    title = _title_line(lines)
+    if title is not None:
+        lines = lines[2:]
+
     # blocks of paragraphs; a hard break (*** line) is marked so merging never crosses it
     paragraphs: list[tuple[str, bool]] = []  # (text, hard break before it)
     current: list[str] = []
     hard = False
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for line in lines:
         if _BREAK_LINE.match(line) or not line.strip():
             if current:
                 paragraphs.append((" ".join(current), hard))
@@ -132,8 +139,20 @@ def segment_story(text: str, *, min_words: int = 25, max_words: int = 150, max_c
     scenes: list[Scene] = []
     for block in merged:
         for window in _windows(block, max_words):
-            scenes.append(Scene(len(scenes), window))
+            scenes.append(Scene(len(scenes), window, heading=title if not scenes else None))
+    if not scenes:  # the story was only a title
+        scenes.append(Scene(0, title or text.strip()))
     return scenes
+
+
+def _title_line(lines: list[str]) -> str | None:
+    """The first line if it looks like a title: short, no sentence end, then a blank line, then more text."""
+    if len(lines) < 3 or lines[1].strip() or not "".join(lines[2:]).strip():
+        return None
+    first = lines[0].strip()
+    if 0 < len(first.split()) <= 10 and not first.endswith((".", "!", "?", ",", ";", ":", "…", '"', "”")):
+        return first
+    return None
 
 
 def _hard_break_before_last(paragraphs) -> bool:

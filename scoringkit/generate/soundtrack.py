@@ -95,12 +95,7 @@ def score_story(
         length = score.seconds_at(math.ceil(score.end_beat / bar - 1e-9) * bar)
         cues.append(Cue(index, scene, emotion, intent, score, start, start + length, generator))
         start += length
-    return Soundtrack(cues, assemble(cues), title=title or _title(text))
-
-
-def _title(text: str) -> str:
-    first = text.strip().splitlines()[0].strip()
-    return first if 0 < len(first) <= 80 and not first.endswith((".", "!", "?")) else "soundtrack"
+    return Soundtrack(cues, assemble(cues), title=title or scenes[0].heading or "soundtrack")
 
 
 def assemble(cues) -> Score:
