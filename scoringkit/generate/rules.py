@@ -107,7 +107,6 @@ def _nearest(candidates, target):
 def _plan_harmony(n_bars, harmony, rng, tonic_numeral):
     family = PROGRESSIONS.get(harmony, PROGRESSIONS["plain"])
     first, second = rng.choice(family), rng.choice(family)
-    dominant = "V"
     chords = []
     for phrase_start in range(0, n_bars, 4):
         phrase_index = phrase_start // 4
@@ -117,7 +116,7 @@ def _plan_harmony(n_bars, harmony, rng, tonic_numeral):
         chords.extend(progression)
     chords = chords[:n_bars]
     if n_bars >= 2:
-        chords[-2] = dominant
+        chords[-2] = "V"
     chords[-1] = tonic_numeral  # authentic cadence at the end of the cue
     return chords
 
@@ -206,7 +205,7 @@ def _melody(intent, chords, scale, beats_per_bar, rng):
         phrase_end = position == 3 or is_last
         rhythm = _fit_rhythm(rng.choice(CADENCE_RHYTHMS), beats_per_bar) if phrase_end else (motif_b if position == 2 else motif_a)
         steps = contour if (bar // 4) % 2 == 0 else [-s for s in contour]  # inversion in alternate phrases
-        bar_scale = _chord_pitch_set(scale, chord)
+        bar_scale = set(_chord_scale(scale, chord))
         scale_pitches = _pitches_in_range(bar_scale, low - 2, high + 2)
         chord_pitches = _pitches_in_range(set(chord), low, high)
         onset = 0.0
@@ -231,10 +230,6 @@ def _melody(intent, chords, scale, beats_per_bar, rng):
             previous = pitch
             onset += length
     return notes
-
-
-def _chord_pitch_set(scale, chord):
-    return set(_chord_scale(scale, chord))
 
 
 def _nearest_index(pitches, target):
