@@ -30,6 +30,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --doctest-modules scoringkit
 	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 notebooks
 	$(BIN)/python tests/check_notebooks_stripped.py notebooks
 
