@@ -78,3 +78,12 @@ def test_bad_options_are_input_errors(kwargs):
 def test_bad_story_is_an_input_error(bad):
     with pytest.raises(sk.InputError):
         sk.score_story(bad)
+
+
+def test_subtitles_and_screenplays_can_be_scored():
+    srt = "1\n00:00:01,000 --> 00:00:03,000\nThe lake is calm and still.\n\n2\n00:00:30,000 --> 00:00:32,000\nRun! Fire!\n"
+    st = sk.score_story(srt, min_words=1)
+    assert [c.scene.start for c in st.cues] == [1.0, 30.0]
+    assert [c.emotion.quadrant for c in st.cues] == [4, 2]
+    play = sk.score_story("INT. ROOM - DAY\n\nThey laugh and dance with joy!\n\nEXT. ROAD - NIGHT\n\nShe weeps alone.")
+    assert [c.scene.heading for c in play.cues] == ["INT. ROOM - DAY", "EXT. ROAD - NIGHT"]

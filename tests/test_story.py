@@ -63,3 +63,70 @@ def test_a_title_line_becomes_the_first_heading_not_scene_text():
 def test_a_first_sentence_is_not_mistaken_for_a_title():
     scenes = sk.segment_story("It rained.\n\nThen the sun came out over the hills.", min_words=1)
     assert scenes[0].text == "It rained." and scenes[0].heading is None
+
+
+SRT = """1
+00:00:01,000 --> 00:00:03,500
+<i>The harbour is quiet tonight.</i>
+
+2
+00:00:04,000 --> 00:00:06,000
+The boats are all home.
+
+3
+00:00:20,000 --> 00:00:22,250
+Fire! The warehouse is burning!
+
+4
+00:00:22,500 --> 00:00:25,000
+Run, everyone, run!
+"""
+
+SCREENPLAY = """FADE IN:
+
+INT. LIGHTHOUSE - DAY
+
+Mara polishes the lens, humming softly.
+
+EXT. JETTY - NIGHT
+
+Waves smash the jetty. TOMAS runs toward the launch.
+
+TOMAS
+There's no time!
+"""
+
+
+def test_srt_scenes_keep_time_codes_and_split_at_long_pauses():
+    scenes = sk.segment_story(SRT, min_words=1)
+    assert [(s.start, s.end) for s in scenes] == [(1.0, 6.0), (20.0, 25.0)]
+    assert scenes[0].text == "The harbour is quiet tonight. The boats are all home."
+    assert "<i>" not in scenes[0].text
+
+
+def test_srt_windows_and_crlf_and_bom():
+    text = "\ufeff" + SRT.replace("\n", "\r\n")
+    assert len(sk.segment_story(text, min_words=1)) == 2
+    assert len(sk.segment_story(SRT, min_words=1, max_words=8)) >= 3
+
+
+@pytest.mark.parametrize("bad,message", [
+    ("1\n00:00:05,000 --> 00:00:01,000\nBackwards.\n", "before it starts"),
+    ("1\n00:00:01,000 --> 00:00:02,000\nFine.\n\n2\nno time code here\n", "no time code"),
+    ("1\n00:00:01,000 --> 00:00:02,000\n\n", "no text"),
+])
+def test_malformed_srt_is_an_input_error(bad, message):
+    with pytest.raises(sk.InputError, match=message):
+        sk.segment_story(bad, format="srt")
+
+
+def test_screenplay_scenes_start_at_headings():
+    scenes = sk.segment_story(SCREENPLAY)
+    assert [s.heading for s in scenes] == [None, "INT. LIGHTHOUSE - DAY", "EXT. JETTY - NIGHT"]
+    assert scenes[2].text.startswith("Waves smash the jetty.") and "There's no time!" in scenes[2].text
+
+
+def test_format_can_be_forced_and_unknown_formats_are_refused():
+    assert sk.segment_story("INT. HOUSE - DAY\n\nQuiet.", format="prose", min_words=1)[0].heading == "INT. HOUSE - DAY"
+    with pytest.raises(sk.InputError, match="'srt'"):
+        sk.segment_story("text", format="fountain")

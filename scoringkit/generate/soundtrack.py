@@ -33,6 +33,7 @@ def score_story(
     max_cue: float = 60.0,
     min_words: int = 25,
     max_words: int = 150,
+    format: str = "auto",
     title: str | None = None,
     progress: bool = False,
 ) -> Soundtrack:
@@ -52,8 +53,10 @@ def score_story(
         Reading speed that sets cue lengths (160 ≈ reading aloud).
     min_cue, max_cue : float
         Bounds on a cue's length in seconds.
-    min_words, max_words : int
-        Passed to :func:`scoringkit.segment_story`.
+    min_words, max_words, format
+        Passed to :func:`scoringkit.segment_story` (``format``: ``"auto"``, ``"prose"``,
+        ``"screenplay"`` or ``"srt"``). Subtitle scenes keep their time codes on
+        ``cue.scene``; cue lengths still follow reading time in this version.
     title : str, optional
         Stored on the soundtrack (default: the story's first line if it looks like a title).
     progress : bool
@@ -79,7 +82,7 @@ def score_story(
             raise InputError(f"{name} must be a positive number, got {value!r}")
     if min_cue > max_cue:
         raise InputError(f"min_cue ({min_cue}) must not exceed max_cue ({max_cue})")
-    scenes = segment_story(text, min_words=min_words, max_words=max_words)
+    scenes = segment_story(text, min_words=min_words, max_words=max_words, format=format)
     emotions = analyze_text([s.text for s in scenes], backend=backend)
     cues, start = [], 0.0
     iterator = enumerate(zip(scenes, emotions))
