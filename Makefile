@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TINYSOUNDFONT := tinysoundfont==0.3.7
+# The CPU build of torch (on the project machines it installs from local disk; a bare
+# `torch` requirement would pull a multi-GB CUDA build on Linux)
+TORCH ?= torch==2.13.0
 
 .PHONY: demo test lab bench clean help
 
@@ -19,6 +22,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[notebook,dev]"
 	# tinysoundfont's metadata asks for pyaudio (source-only build): install it without dependencies
 	$(BIN)/python -m pip install --quiet --no-deps $(TINYSOUNDFONT)
