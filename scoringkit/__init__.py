@@ -29,6 +29,7 @@ _EXPORTS = {
     "Score": "types", "Cue": "types", "Soundtrack": "types", "EMOTION_LABELS": "types",
     "ScoringKitError": "errors", "InputError": "errors", "ModelError": "errors", "RenderError": "errors",
     "analyze_text": "emotion", "segment_story": "emotion",
+    "emotion_arc": "emotion.arc", "change_points": "emotion.arc", "EmotionArc": "emotion.arc",
     "emotion_to_intent": "mapping",
     "compose": "generate",
     "score_story": "generate.soundtrack",

@@ -13,15 +13,23 @@ from ..errors import InputError, choice_error
 from ..types import Emotion
 from .story import MAX_STORY_CHARS, segment_story
 
-__all__ = ["analyze_text", "segment_story", "BACKENDS", "MAX_TEXT_CHARS"]
+__all__ = ["analyze_text", "segment_story", "emotion_arc", "change_points", "EmotionArc", "BACKENDS", "MAX_TEXT_CHARS"]
 
-#: Backends available in this version; more (``"encoder"``, ``"hf:<model>"``) come with training.
-BACKENDS = ("lexicon",)
+#: Named backends; any ``"hf:<model id or local path>"`` is accepted too (see :mod:`scoringkit.emotion.hf`).
+BACKENDS = ("lexicon", "encoder")
 #: Longest single text :func:`analyze_text` accepts (characters); longer stories go through segment_story.
 MAX_TEXT_CHARS = MAX_STORY_CHARS
 
 
-def analyze_text(text_or_list, *, backend: str = "lexicon"):
+def __getattr__(name):  # the arc helpers import numpy: load them on first use
+    if name in ("emotion_arc", "change_points", "EmotionArc"):
+        from . import arc
+
+        return getattr(arc, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
     """Estimate the emotion of a text, or of each text in a list.
 
     Parameters
@@ -29,7 +37,12 @@ def analyze_text(text_or_list, *, backend: str = "lexicon"):
     text_or_list : str or list of str
         One text, or several to analyse in one call.
     backend : str
-        ``"lexicon"`` (VADER + NRC words, see :mod:`scoringkit.emotion.lexicon`).
+        ``"lexicon"`` (VADER + NRC words, :mod:`scoringkit.emotion.lexicon`), ``"encoder"``
+        (MiniLM fine-tuned by scoringkit, :mod:`scoringkit.emotion.encoder`), or
+        ``"hf:<model id or local path>"`` (any transformers sequence-classification model,
+        its labels mapped by :mod:`scoringkit.emotion.hf`; a hub id needs internet once).
+    **options
+        Passed to the ``hf:`` backend (``label_map=``, ``batch_size=``).
 
     Returns
     -------
@@ -48,8 +61,8 @@ def analyze_text(text_or_list, *, backend: str = "lexicon"):
     >>> e.valence < 0
     True
     """
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise choice_error("backend", backend, BACKENDS)
+    if not isinstance(backend, str) or not (backend in BACKENDS or (backend.startswith("hf:") and len(backend) > 3)):
+        raise choice_error("backend", backend, list(BACKENDS) + ["hf:<model id or local path>"])
     single = isinstance(text_or_list, str)
     texts = [text_or_list] if single else text_or_list
     if not isinstance(texts, (list, tuple)):
@@ -65,7 +78,18 @@ def analyze_text(text_or_list, *, backend: str = "lexicon"):
                 f"text{where} has {len(text):,} characters, over the {MAX_TEXT_CHARS:,} limit; "
                 "split it with segment_story() and analyse the scenes"
             )
-    from .lexicon import analyze_lexicon
+    if options and not backend.startswith("hf:"):
+        raise InputError(f"options {sorted(options)} only apply to the 'hf:' backend")
+    if backend == "lexicon":
+        from .lexicon import analyze_lexicon
 
-    results = [analyze_lexicon(t) for t in texts]
+        results = [analyze_lexicon(t) for t in texts]
+    elif backend == "encoder":
+        from .encoder import analyze_encoder
+
+        results = analyze_encoder(list(texts))
+    else:
+        from .hf import analyze_hf
+
+        results = analyze_hf(list(texts), backend[3:], **options)
     return results[0] if single else results

@@ -1,0 +1,414 @@
+"""Train the encoder backend's top layers and heads on EmoBank and GoEmotions.
+
+Recipe (what ``python -m scoringkit.emotion.train`` runs to make the shipped checkpoint):
+
+1. Read EmoBank (valence/arousal ratings, official train/dev/test split) and the
+   GoEmotions Ekman split (rows with one label only) from a data folder: by default
+   ``$SCORINGKIT_DATA``, else ``../shared/data`` next to the checkout.
+2. Run every sentence once through the frozen bottom of MiniLM and cache the hidden
+   states (half precision) — the expensive part, done once.
+3. Fine-tune the top layers and both heads together. An epoch is one pass over
+   EmoBank's training rows; every step sees one EmoBank batch (mean squared error on
+   valence and arousal) and the next GoEmotions batch from a shuffled cycle that goes
+   on across epochs (cross entropy, classes weighted by 1/sqrt(frequency) so rare
+   emotions count). Batches group texts of similar length. AdamW, linear warm-up and
+   decay, a fixed seed.
+4. Keep the epoch with the best dev score (Pearson r of valence + arousal + macro-F1),
+   report test figures, save it with :func:`scoringkit.emotion.encoder.save_checkpoint`.
+
+:func:`cross_validate` runs the same training on k folds of the training data and
+reports the mean and spread of each metric.
+
+Examples
+--------
+A training run on a tiny made-up dataset (the real data sets are read by path):
+
+>>> data = tiny_dataset(n=48, seed=0)
+>>> top, report = train(data, epochs=1, batch_size=8, progress=False)
+>>> sorted(report["dev"])
+['arousal_r', 'macro_f1', 'valence_r']
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..types import EMOTION_LABELS
+
+__all__ = ["find_data_dir", "load_emobank", "load_goemotions", "EmotionData", "prepare", "train", "evaluate",
+           "cross_validate", "tiny_dataset", "main"]
+
+_EKMAN_ORDER = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")  # labels.txt of the Ekman split
+
+
+def find_data_dir(path=None) -> Path:
+    """The training-data folder: ``path`` if given, else ``$SCORINGKIT_DATA``, else ``../shared/data`` beside the checkout.
+
+    Raises
+    ------
+    InputError
+        If no such folder exists (the message says where it looked).
+    """
+    if path:
+        if not Path(path).is_dir():
+            raise InputError(f"training data folder {str(path)!r} not found; check the path")
+        return Path(path)
+    candidates = []
+    if os.environ.get("SCORINGKIT_DATA"):
+        candidates.append(Path(os.environ["SCORINGKIT_DATA"]))
+    checkout = Path(__file__).resolve().parents[2]
+    candidates += [checkout.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise InputError(
+        "training data not found (looked in " + ", ".join(map(str, candidates)) + "); download EmoBank, "
+        "GoEmotions and EMOPIA (see the data README) and pass their folder or set SCORINGKIT_DATA"
+    )
+
+
+def load_emobank(data_dir=None):
+    """EmoBank rows as ``(texts, valence, arousal, split)`` lists; ratings in EmoBank's 1-5 scale."""
+    path = find_data_dir(data_dir) / "emobank" / "emobank.csv"
+    if not path.is_file():
+        raise InputError(f"EmoBank not found at {str(path)!r}")
+    texts, valence, arousal, split = [], [], [], []
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["text"] and row["text"].strip():
+                texts.append(row["text"].strip())
+                valence.append(float(row["V"]))
+                arousal.append(float(row["A"]))
+                split.append(row["split"])
+    return texts, valence, arousal, split
+
+
+def load_goemotions(data_dir=None):
+    """GoEmotions Ekman rows with exactly one label, as ``(texts, label index into EMOTION_LABELS, split)``."""
+    folder = find_data_dir(data_dir) / "goemotions" / "ekman"
+    texts, labels, split = [], [], []
+    for name in ("train", "dev", "test"):
+        path = folder / f"{name}.tsv"
+        if not path.is_file():
+            raise InputError(f"GoEmotions Ekman split not found at {str(path)!r}")
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) < 2 or "," in parts[1] or not parts[0].strip():
+                    continue
+                texts.append(parts[0].strip())
+                labels.append(EMOTION_LABELS.index(_EKMAN_ORDER[int(parts[1])]))
+                split.append(name)
+    return texts, labels, split
+
+
+@dataclass
+class EmotionData:
+    """Texts with targets for both tasks. ``valence``/``arousal`` are EmoBank ratings minus 3."""
+
+    regression_texts: list
+    valence: list
+    arousal: list
+    regression_split: list
+    category_texts: list
+    categories: list
+    category_split: list
+    cache: dict = field(default_factory=dict, repr=False)
+
+
+def tiny_dataset(n: int = 64, seed: int = 0) -> EmotionData:
+    """A small made-up dataset for tests and the notebook: sentences whose words carry the label."""
+    rng = random.Random(seed)
+    words = {"joy": "happy glad delighted cheerful", "sadness": "sad grieving tearful lonely",
+             "anger": "furious angry raging hostile", "fear": "afraid terrified scared anxious",
+             "neutral": "table window street paper", "surprise": "astonished amazed sudden shocked",
+             "disgust": "disgusting gross revolting nasty"}
+    place = {"joy": (1.2, 0.6), "sadness": (-1.1, -0.5), "anger": (-1.0, 0.9), "fear": (-0.9, 0.8),
+             "neutral": (0.0, -0.2), "surprise": (0.3, 0.9), "disgust": (-0.8, 0.3)}
+    texts, cats, va = [], [], []
+    for i in range(n):
+        label = EMOTION_LABELS[i % len(EMOTION_LABELS)]
+        chosen = rng.sample(words[label].split(), 2)
+        texts.append(f"The {chosen[0]} person felt {chosen[1]} today.")
+        cats.append(EMOTION_LABELS.index(label))
+        va.append(place[label])
+    split = ["train" if i < n * 0.6 else "dev" if i < n * 0.8 else "test" for i in range(n)]
+    return EmotionData(texts, [v for v, _ in va], [a for _, a in va], split, list(texts), cats, list(split))
+
+
+def load_data(data_dir=None) -> EmotionData:
+    """EmoBank + GoEmotions (Ekman, single-label) as :class:`EmotionData`."""
+    texts, valence, arousal, split = load_emobank(data_dir)
+    g_texts, g_labels, g_split = load_goemotions(data_dir)
+    return EmotionData(texts, [v - 3 for v in valence], [a - 3 for a in arousal], split, g_texts, g_labels, g_split)
+
+
+def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, cache_file=None) -> EmotionData:
+    """Cache the frozen bottom's hidden states for every text (half precision) in ``data.cache``.
+
+    With ``cache_file`` (a ``.safetensors`` path) the states are read from it when it
+    exists and written to it otherwise, so a second training run skips this step.
+    """
+    from .encoder import encode_batches, load_base
+
+    tokenizer, bottom, _ = load_base()
+    if cache_file is not None and Path(cache_file).is_file() and not data.cache:
+        from safetensors.torch import load_file
+
+        stored = load_file(str(cache_file))
+        everything = sorted(set(data.regression_texts) | set(data.category_texts))
+        if len(stored) == len(everything):
+            data.cache.update({text: stored[str(i)] for i, text in enumerate(everything)})
+    unique = sorted((set(data.regression_texts) | set(data.category_texts)) - set(data.cache))
+    if unique:
+        token_lists = [tokenizer(t, truncation=True, max_length=max_tokens)["input_ids"] for t in unique]
+        bar = _bar(len(unique), "caching frozen layers", progress)
+        for index, hidden, mask in encode_batches(token_lists, bottom, batch_size=64):
+            for row, i in enumerate(index):
+                data.cache[unique[i]] = hidden[row, : int(mask[row].sum())].half().clone()
+            bar.update(len(index))
+        bar.close()
+        if cache_file is not None:
+            from safetensors.torch import save_file
+
+            everything = sorted(set(data.regression_texts) | set(data.category_texts))
+            Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
+            save_file({str(i): data.cache[text].contiguous() for i, text in enumerate(everything)}, str(cache_file))
+    return data
+
+
+def default_cache_file(data: EmotionData, max_tokens: int = 128) -> Path:
+    """Where :func:`main` keeps the frozen-layer cache: ``$XDG_CACHE_HOME/scoringkit`` (or ~/.cache)."""
+    import hashlib
+
+    from .encoder import N_FROZEN
+
+    digest = hashlib.sha1("\n".join(sorted(set(data.regression_texts) | set(data.category_texts))).encode()).hexdigest()[:16]
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scoringkit"
+    return root / f"frozen_L{N_FROZEN}_T{max_tokens}_{digest}.safetensors"
+
+
+def _bar(total, desc, enabled):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="text", disable=not enabled)
+
+
+def _batch(cache, texts):
+    import torch
+
+    tensors = [cache[t] for t in texts]
+    longest = max(t.shape[0] for t in tensors)
+    hidden = torch.zeros((len(tensors), longest, tensors[0].shape[1]))
+    mask = torch.zeros((len(tensors), longest), dtype=torch.bool)
+    for row, t in enumerate(tensors):
+        hidden[row, : t.shape[0]] = t.float()
+        mask[row, : t.shape[0]] = True
+    return hidden, mask
+
+
+def _length_batches(rows, texts, cache, batch_size, rng):
+    """Batches of rows with similar token counts (little padding), in random order."""
+    keyed = sorted(rows, key=lambda i: cache[texts[i]].shape[0] + rng.uniform(0, 4))
+    batches = [keyed[k: k + batch_size] for k in range(0, len(keyed), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _rows(split, names):
+    return [i for i, s in enumerate(split) if s in names]
+
+
+def evaluate(top, data: EmotionData, split: str = "test", *, batch_size: int = 128) -> dict:
+    """Pearson r of valence and arousal (regression rows) and macro-F1 over 7 categories on ``split``."""
+    import numpy as np
+    import torch
+    from sklearn.metrics import f1_score
+
+    top.eval()
+    report = {}
+    rows = _rows(data.regression_split, {split})
+    if rows:
+        predictions = []
+        with torch.inference_mode():
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start: start + batch_size]
+                va, _ = top(*_batch(data.cache, [data.regression_texts[i] for i in chunk]))
+                predictions.append(va.numpy())
+        predicted = np.concatenate(predictions)
+        for column, name in ((0, "valence_r"), (1, "arousal_r")):
+            truth = np.array([(data.valence if column == 0 else data.arousal)[i] for i in rows])
+            report[name] = float(np.corrcoef(predicted[:, column], truth)[0, 1]) if len(rows) > 2 else float("nan")
+    rows = _rows(data.category_split, {split})
+    if rows:
+        guesses = []
+        with torch.inference_mode():
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start: start + batch_size]
+                _, logits = top(*_batch(data.cache, [data.category_texts[i] for i in chunk]))
+                guesses.append(logits.argmax(-1).numpy())
+        truth = [data.categories[i] for i in rows]
+        report["macro_f1"] = float(f1_score(truth, np.concatenate(guesses), average="macro",
+                                            labels=list(range(len(EMOTION_LABELS))), zero_division=0))
+    return report
+
+
+def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3,
+          seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
+          progress: bool = True):
+    """Fine-tune the top layers and heads; returns ``(best module, report)``.
+
+    ``report`` has ``dev`` and ``test`` metrics of the best epoch, ``history`` (dev
+    metrics per epoch), ``epochs``, ``seconds`` and the settings used.
+    """
+    import torch
+
+    from .encoder import EmotionTop, load_base
+
+    if epochs < 1 or batch_size < 1:
+        raise InputError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+    prepare(data, progress=progress)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    _, _, top_weights = load_base()
+    top = EmotionTop(init_from=top_weights)
+    regression_rows = _rows(data.regression_split, set(train_splits))
+    category_rows = _rows(data.category_split, set(train_splits))
+    if not regression_rows or not category_rows:
+        raise InputError("no training rows for one of the tasks; check the split names")
+    counts = [sum(1 for i in category_rows if data.categories[i] == c) for c in range(len(EMOTION_LABELS))]
+    class_weights = torch.tensor([1 / math.sqrt(c) if c else 0.0 for c in counts])
+    class_weights *= len(counts) / class_weights.sum()
+    head_params = list(top.valence_arousal.parameters()) + list(top.categories.parameters())
+    optimizer = torch.optim.AdamW([{"params": top.layers.parameters(), "lr": lr},
+                                   {"params": head_params, "lr": head_lr}], weight_decay=0.01)
+    # an epoch is one pass over the regression rows; category batches continue through a
+    # shuffled cycle of GoEmotions across epochs, so each step trains both tasks. Batches
+    # group texts of similar length, which keeps padding (wasted compute) small.
+    steps_per_epoch = math.ceil(len(regression_rows) / batch_size)
+    category_batches: list = []
+    total = steps_per_epoch * epochs
+    warmup = max(1, total // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))
+    best, best_score, history = None, -math.inf, []
+    started = time.perf_counter()
+    bar = _bar(total, "training", progress)
+    for epoch in range(epochs):
+        top.train()
+        for r_rows in _length_batches(regression_rows, data.regression_texts, data.cache, batch_size, rng):
+            if not category_batches:
+                category_batches = _length_batches(category_rows, data.category_texts, data.cache, batch_size, rng)
+            c_rows = category_batches.pop()
+            va, _ = top(*_batch(data.cache, [data.regression_texts[i] for i in r_rows]))
+            target = torch.tensor([[data.valence[i], data.arousal[i]] for i in r_rows], dtype=torch.float32)
+            _, logits = top(*_batch(data.cache, [data.category_texts[i] for i in c_rows]))
+            labels = torch.tensor([data.categories[i] for i in c_rows])
+            loss = torch.nn.functional.mse_loss(va, target) * 4 + torch.nn.functional.cross_entropy(
+                logits, labels, weight=class_weights)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+        dev = evaluate(top, data, dev_split)
+        history.append(dev)
+        score = sum(v for v in dev.values() if math.isfinite(v))
+        if score > best_score:
+            best_score = score
+            best = {k: v.detach().clone() for k, v in top.state_dict().items()}
+            best_epoch = epoch + 1
+    bar.close()
+    top.load_state_dict(best)
+    top.eval()
+    report = {"dev": history[best_epoch - 1], "test": evaluate(top, data, test_split), "history": history,
+              "epochs": epochs, "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
+              "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed}}
+    return top, report
+
+
+def cross_validate(data: EmotionData, *, folds: int = 5, seed: int = 0, progress: bool = True, **train_kwargs) -> dict:
+    """k-fold cross-validation over the training rows of both tasks.
+
+    Each fold trains on the other k-1 folds (its own dev fold picks the epoch) and is
+    scored on the held-out fold. Returns per-fold metrics and their mean and standard
+    deviation.
+    """
+    import numpy as np
+
+    if folds < 2:
+        raise InputError(f"folds must be >= 2, got {folds}")
+    rng = random.Random(seed)
+
+    def assign(split):
+        rows = _rows(split, {"train"})
+        rng.shuffle(rows)
+        fold_of = {row: k % folds for k, row in enumerate(rows)}
+        return fold_of
+
+    reg_fold, cat_fold = assign(data.regression_split), assign(data.category_split)
+    results = []
+    for k in range(folds):
+        def relabel(split, fold_of):
+            return [("cv_test" if fold_of[i] == k else "cv_dev" if fold_of[i] == (k + 1) % folds else "cv_train")
+                    if i in fold_of else "unused" for i in range(len(split))]
+
+        fold_data = EmotionData(data.regression_texts, data.valence, data.arousal, relabel(data.regression_split, reg_fold),
+                                data.category_texts, data.categories, relabel(data.category_split, cat_fold), data.cache)
+        _, report = train(fold_data, seed=seed + k, train_splits=("cv_train",), dev_split="cv_dev",
+                          test_split="cv_test", progress=progress, **train_kwargs)
+        results.append(report["test"])
+    summary = {name: {"mean": float(np.mean([r[name] for r in results])), "std": float(np.std([r[name] for r in results]))}
+               for name in results[0]}
+    return {"folds": results, "summary": summary}
+
+
+def main(argv=None) -> int:
+    """``python -m scoringkit.emotion.train``: train, report, and save a checkpoint."""
+    import json
+
+    from .encoder import N_FROZEN, save_checkpoint
+
+    parser = argparse.ArgumentParser(description="Train the encoder emotion backend on EmoBank + GoEmotions.")
+    parser.add_argument("--data", help="data folder (default: $SCORINGKIT_DATA or ../shared/data)")
+    parser.add_argument("--out", default="text_emotion.safetensors", help="checkpoint to write")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation (0 = skip)")
+    parser.add_argument("--report", help="write the metrics as JSON here")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    data = load_data(args.data)
+    prepare(data, cache_file=default_cache_file(data))
+    top, report = train(data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    if args.folds:
+        report["cross_validation"] = cross_validate(data, folds=args.folds, seed=args.seed, epochs=args.epochs,
+                                                    batch_size=args.batch_size, lr=args.lr)["summary"]
+    metadata = {"base": "sentence-transformers/all-MiniLM-L6-v2", "n_frozen": N_FROZEN, "labels": list(EMOTION_LABELS),
+                "data": ["EmoBank (CC BY-SA 4.0)", "GoEmotions Ekman, single-label rows (CC BY 4.0)"],
+                "command": "python -m scoringkit.emotion.train " + " ".join(sys.argv[1:] if argv is None else argv), **report}
+    save_checkpoint(top, args.out, metadata=metadata)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.report:
+        Path(args.report).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
