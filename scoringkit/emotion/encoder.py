@@ -101,7 +101,8 @@ def load_base(n_frozen: int = N_FROZEN):
 
     path = base_model_path()
     verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # no load reports in notebooks
+    hf_logging.set_verbosity_error()  # no load reports or progress bars in notebooks
+    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True)
@@ -313,14 +314,28 @@ def load_checkpoint(path=None):
     return top, metadata
 
 
+#: int8 dynamic quantisation of the frozen layers' linear maps at inference. Off by default:
+#: measured on EmoBank test (2 CPU cores) it ran about 1.4x faster (272 vs 191 sentences/s) but
+#: lost 0.028 of valence r (0.680 vs 0.708), so it does not keep accuracy.
+QUANTIZE = False
+
+
 @lru_cache(maxsize=4)
-def _loaded(path: str | None):
+def _loaded(path: str | None, quantize: bool):
+    import torch
+
     tokenizer, bottom, _ = load_base()
     top, metadata = load_checkpoint(path)
+    if quantize:  # copies: the float modules stay as they are for training
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch announces a future move of this API
+            bottom = torch.ao.quantization.quantize_dynamic(bottom, {torch.nn.Linear}, dtype=torch.qint8)
     return tokenizer, bottom, top, metadata
 
 
-def predict(texts, *, checkpoint=None, batch_size: int = 64):
+def predict(texts, *, checkpoint=None, batch_size: int = 64, quantize: bool | None = None):
     """Raw model outputs per text: ``(valence_arousal [N, 2] in EmoBank units minus 3, probs [N, 7])``.
 
     Chunks of long texts are pooled by length-weighted averaging.
@@ -329,7 +344,8 @@ def predict(texts, *, checkpoint=None, batch_size: int = 64):
     import torch
 
     with _LOCK:
-        tokenizer, bottom, top, _ = _loaded(None if checkpoint is None else str(checkpoint))
+        tokenizer, bottom, top, _ = _loaded(None if checkpoint is None else str(checkpoint),
+                                            QUANTIZE if quantize is None else quantize)
     chunks, owners, weights = [], [], []
     for t_index, text in enumerate(texts):
         for ids, words in tokenize_chunks(tokenizer, text):
@@ -354,7 +370,7 @@ def predict(texts, *, checkpoint=None, batch_size: int = 64):
     return text_va, text_probs
 
 
-def analyze_encoder(texts: list[str], *, checkpoint=None) -> list[Emotion]:
+def analyze_encoder(texts: list[str], *, checkpoint=None, quantize: bool | None = None) -> list[Emotion]:
     """Emotion of each text with the fine-tuned MiniLM (see the module docstring).
 
     Parameters
@@ -363,13 +379,16 @@ def analyze_encoder(texts: list[str], *, checkpoint=None) -> list[Emotion]:
         Non-empty texts (validated by :func:`scoringkit.analyze_text`).
     checkpoint : str or Path, optional
         A checkpoint from :mod:`scoringkit.emotion.train`; default: the shipped one.
+    quantize : bool, optional
+        int8 dynamic quantisation of the frozen layers for speed (costs some accuracy);
+        default :data:`QUANTIZE`.
 
     Returns
     -------
     list of Emotion
         ``source="encoder"``.
     """
-    va, probs = predict(texts, checkpoint=checkpoint)
+    va, probs = predict(texts, checkpoint=checkpoint, quantize=quantize)
     out = []
     for (valence, arousal), p in zip(va, probs):
         out.append(Emotion(_unit(valence / EMOBANK_SCALE), _unit(arousal / EMOBANK_SCALE),
