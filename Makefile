@@ -41,6 +41,8 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_extract.py
+	$(BIN)/python benchmarks/bench_text_emotion.py
 
 clean:
 	rm -rf $(VENV) out notebooks/quickstart_out .pytest_cache

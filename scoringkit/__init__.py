@@ -30,6 +30,8 @@ _EXPORTS = {
     "ScoringKitError": "errors", "InputError": "errors", "ModelError": "errors", "RenderError": "errors",
     "analyze_text": "emotion", "segment_story": "emotion",
     "emotion_arc": "emotion.arc", "change_points": "emotion.arc", "EmotionArc": "emotion.arc",
+    "audio_features": "extract", "AudioFeatures": "extract",
+    "symbolic_features": "extract", "SymbolicFeatures": "extract",
     "emotion_to_intent": "mapping",
     "compose": "generate",
     "score_story": "generate.soundtrack",

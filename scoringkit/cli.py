@@ -5,6 +5,7 @@
     scoringkit score STORY.txt -o OUT/ [--force]        story -> soundtrack files
     scoringkit emotion "some text" [--json]            text -> valence, arousal, categories
     scoringkit compose --valence V --arousal A -o OUT.mid [--wav OUT.wav] [--force]
+    scoringkit features AUDIO_OR_MIDI [--json]          tempo, key, loudness, ... of a file
 
 Errors in the input print one line starting with ``error:`` and exit with code 2;
 nothing already on disk is touched.
@@ -56,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--generator", default="rules", help="music generator (default: rules)")
     compose.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     compose.add_argument("--force", action="store_true", help="replace existing output files")
+
+    features = sub.add_parser("features", help="print tempo, key, loudness and more of an audio or MIDI file")
+    features.add_argument("file", help="audio (WAV, FLAC, OGG, MP3, AIFF, ...) or MIDI (.mid) file")
+    features.add_argument("--json", action="store_true", help="print JSON (with the summary feature vector)")
+    features.add_argument("--max-duration", type=float, default=600.0,
+                          help="refuse audio longer than this many seconds; 0 = no limit (default: 600)")
     return parser
 
 
@@ -110,10 +117,55 @@ def _compose(args) -> int:
     return 0
 
 
+def _features(args) -> int:
+    if Path(args.file).suffix.lower() in (".mid", ".midi", ".smf", ".kar"):
+        from .extract import symbolic_features
+
+        found = symbolic_features(args.file)
+        if args.json:
+            print(json.dumps({"file": args.file, "kind": "midi", **found.to_dict(), "summary": found.summary()}, indent=2))
+            return 0
+        played = "none" if found.tempo_estimate is None else f"{found.tempo_estimate:.1f} BPM played"
+        pitch = ("no pitched notes" if found.pitch_mean is None
+                 else f"mean {found.pitch_mean:.1f}, range {found.pitch_range} semitones")
+        print(f"file          {args.file} ({found.duration:.1f} s, {found.n_notes} notes, {found.n_drum_notes} drum hits)\n"
+              f"tempo         {found.tempo:.1f} BPM in the file, {played}\n"
+              f"key           {found.key or 'none'} (clarity {found.key_clarity:.2f}; the file says {found.declared_key})\n"
+              f"density       {found.note_density:.2f} notes/s, {found.onset_rate:.2f} onsets/s\n"
+              f"pitch         {pitch}\n"
+              f"velocity      mean {found.velocity_mean:.0f}, spread {found.velocity_std:.1f}\n"
+              f"articulation  {'n/a' if found.articulation is None else f'{found.articulation:.2f}'} (1 = legato)\n"
+              f"polyphony     {found.polyphony:.2f} (max {found.max_polyphony})")
+        return 0
+    from .extract import audio_features
+
+    if args.max_duration < 0:
+        from .errors import InputError
+
+        raise InputError(f"--max-duration must be a number of seconds >= 0 (0 = no limit), not {args.max_duration:g}")
+    found = audio_features(args.file, max_duration=args.max_duration or None, frames=False)
+    if args.json:
+        print(json.dumps({"file": args.file, "kind": "audio", **found.to_dict(), "summary": found.summary()}, indent=2))
+        return 0
+    info = found.to_dict()
+    tempo = "none (no steady pulse)" if found.tempo is None else (
+        f"{found.tempo:.1f} BPM (confidence {found.tempo_confidence:.2f}, {len(found.beats)} beats)")
+    loudness = "silent" if found.loudness is None else f"{found.loudness:.1f} LUFS integrated"
+    print(f"file          {args.file} ({found.duration:.1f} s, {found.source_sr:g} Hz, {found.n_channels} channel"
+          f"{'s' if found.n_channels > 1 else ''})\n"
+          f"tempo         {tempo}\n"
+          f"key           {found.key or 'none'}" + ("" if found.key is None else f" (clarity {found.key_clarity:.2f})") + "\n"
+          f"loudness      {loudness}, RMS {found.rms_dbfs:.1f} dBFS\n"
+          f"onsets        {found.onset_density:.2f} per second\n"
+          f"brightness    spectral centroid {info['spectral_centroid_hz']:.0f} Hz, "
+          f"rolloff {info['spectral_rolloff_hz']:.0f} Hz")
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input or failure to render)."""
     args = build_parser().parse_args(argv)
-    handler = {"score": _score, "emotion": _emotion, "compose": _compose}[args.command]
+    handler = {"score": _score, "emotion": _emotion, "compose": _compose, "features": _features}[args.command]
     try:
         return handler(args)
     except ScoringKitError as err:
