@@ -212,3 +212,228 @@ def test_file_links_rejects_missing_and_empty(tmp_path):
         nb.file_links({})
     with pytest.raises(InputError, match="Soundtrack.write"):
         nb.file_links(42)
+
+
+# -- circumplex_figure -----------------------------------------------------------------------
+def test_circumplex_figure_one_marker_per_emotion_with_labels():
+    emotions = [sk.Emotion(0.6, 0.5), sk.Emotion(-0.5, 0.7), sk.Emotion(-0.4, -0.6), sk.Emotion(0.3, -0.8)]
+    labels = ["joy & <fun>", "anger", "grief", "calm"]
+    fig = nb.circumplex_figure(emotions, labels=labels)
+    (trace,) = fig.data
+    assert list(trace.x) == pytest.approx([e.valence for e in emotions])
+    assert list(trace.y) == pytest.approx([e.arousal for e in emotions])
+    assert trace.customdata[0][0] == "joy &amp; &lt;fun&gt;"  # hover label, escaped
+    assert [row[1].split()[0] for row in trace.customdata] == ["1", "2", "3", "4"]  # quadrants
+    assert tuple(fig.layout.xaxis.range) == (-1, 1) and tuple(fig.layout.yaxis.range) == (-1, 1)
+
+
+def test_circumplex_figure_shades_and_names_the_four_quadrants():
+    from scoringkit.types import QUADRANT_NAMES
+
+    fig = nb.circumplex_figure(sk.Emotion(0.1, 0.1))
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 4
+    assert {(r.x0, r.x1, r.y0, r.y1) for r in rects} == {(0, 1, 0, 1), (-1, 0, 0, 1), (-1, 0, -1, 0), (0, 1, -1, 0)}
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    assert all(name in texts for name in QUADRANT_NAMES.values())
+
+
+def test_circumplex_figure_compares_groups_with_joining_lines():
+    a = [sk.Emotion(0.5, 0.5), sk.Emotion(-0.5, -0.5)]
+    b = [sk.Emotion(0.4, 0.2), sk.Emotion(-0.2, -0.6)]
+    fig = nb.circumplex_figure({"lexicon": a, "encoder": b}, labels=["x", "y"])
+    assert [t.name for t in fig.data] == ["lexicon", "encoder", "same item"]
+    assert len(fig.data[2].x) == 2 * 3  # two points and a gap per item
+
+
+@pytest.mark.parametrize(
+    "emotions, labels, message",
+    [
+        ([], None, "non-empty"),
+        ("happy", None, "Emotion"),
+        ([sk.Emotion(0, 0), 0.5], None, "not an Emotion"),
+        ([sk.Emotion(0, 0), sk.Emotion(0, 0)], ["only one"], "one label per emotion"),
+    ],
+)
+def test_circumplex_figure_rejects_bad_input(emotions, labels, message):
+    with pytest.raises(InputError, match=message):
+        nb.circumplex_figure(emotions, labels=labels)
+
+
+# -- emotion_bars ----------------------------------------------------------------------------
+def test_emotion_bars_shows_the_seven_probabilities_in_order():
+    from scoringkit.types import EMOTION_LABELS
+
+    emotion = sk.Emotion(-0.6, -0.4, probs={"sadness": 3, "fear": 1})
+    fig = nb.emotion_bars(emotion)
+    assert tuple(fig.data[0].x) == EMOTION_LABELS
+    assert list(fig.data[0].y) == pytest.approx([0, 0, 0.25, 0, 0.75, 0, 0])
+    assert "sadness" in fig.layout.title.text
+    assert tuple(fig.layout.yaxis.range) == (0, 1)
+
+
+def test_emotion_bars_without_probabilities_and_bad_input():
+    fig = nb.emotion_bars(sk.Emotion(0.2, 0.2))
+    assert sum(fig.data[0].y) == 0 and "no category" in fig.layout.title.text
+    with pytest.raises(InputError, match="one Emotion"):
+        nb.emotion_bars([sk.Emotion(0, 0)])
+
+
+# -- arc_figure with an EmotionArc -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def arc():
+    from scoringkit.emotion import emotion_arc
+
+    calm, tense = sk.Emotion(0.4, -0.5), sk.Emotion(-0.5, 0.6)
+    return emotion_arc([calm] * 5 + [tense] * 5 + [calm] * 5)
+
+
+def test_arc_figure_of_an_emotion_arc_has_lines_bands_and_points(arc):
+    fig = nb.arc_figure(arc)
+    names = [t.name for t in fig.data]
+    for dim in ("valence", "arousal"):
+        lower = fig.data[names.index(f"{dim} band (lower edge)")]
+        upper = fig.data[names.index(f"{dim} band")]
+        assert names.index(f"{dim} band") == names.index(f"{dim} band (lower edge)") + 1  # fills down to it
+        assert upper.fill == "tonexty" and lower.fill is None
+        assert list(lower.y) == pytest.approx(getattr(arc, f"{dim}_lower").tolist())
+        assert list(upper.y) == pytest.approx(getattr(arc, f"{dim}_upper").tolist())
+        assert list(fig.data[names.index(dim)].y) == pytest.approx(getattr(arc, f"{dim}_smooth").tolist())
+        assert list(fig.data[names.index(f"{dim} per scene")].y) == pytest.approx(getattr(arc, dim).tolist())
+        assert list(upper.x) == arc.times.tolist()
+    assert any(np.any(getattr(arc, f"{d}_band") > 0) for d in ("valence", "arousal"))
+
+
+def test_arc_figure_marks_change_points_as_proposed_cue_boundaries(arc):
+    from scoringkit.emotion import change_points
+
+    fig = nb.arc_figure(arc)
+    vertical = [s for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1 and s.line.dash == "dash"]
+    assert change_points(arc) == [5, 10]
+    assert [s.x0 for s in vertical] == [4.5, 9.5]
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels.count("proposed cue boundary") == 2
+    assert any(s.type == "line" and s.y0 == 0 and s.y1 == 0 for s in fig.layout.shapes)  # zero line
+
+
+def test_arc_figure_of_an_arc_takes_boundaries_and_scene_texts(arc):
+    texts = [f"scene <{i}>" for i in range(len(arc))]
+    fig = nb.arc_figure(arc, boundaries=[], scenes=texts)
+    assert not [s for s in fig.layout.shapes if s.x0 == s.x1]
+    raw = fig.data[3]
+    assert raw.customdata[2][2] == "scene &lt;2&gt;"
+    with pytest.raises(InputError, match="scene index from 1 to 14"):
+        nb.arc_figure(arc, boundaries=[0])
+    with pytest.raises(InputError, match="scenes has 3 entries but the arc has 15 points"):
+        nb.arc_figure(arc, scenes=texts[:3])
+
+
+def test_arc_figure_of_subtitle_arc_uses_seconds():
+    from scoringkit.emotion import emotion_arc
+    from scoringkit.types import Scene
+
+    scenes = [Scene(i, "x", start=10.0 * i, end=10.0 * i + 8) for i in range(4)]
+    arc = emotion_arc([sk.Emotion(0.5, 0.5)] * 2 + [sk.Emotion(-0.5, -0.5)] * 2, times=scenes)
+    fig = nb.arc_figure(arc, boundaries=[2])
+    assert fig.layout.xaxis.title.text == "time (s)"
+    assert [s.x0 for s in fig.layout.shapes if s.x0 == s.x1] == [(14.0 + 24.0) / 2]
+
+
+def test_arc_figure_options_only_for_arcs(soundtrack):
+    with pytest.raises(InputError, match="only apply to an EmotionArc"):
+        nb.arc_figure(soundtrack, boundaries=[1])
+
+
+# -- TextEmotionWidget -----------------------------------------------------------------------
+@pytest.fixture
+def widget():
+    w = nb.TextEmotionWidget(backend="lexicon", debounce=0.05)
+    yield w
+    w.close()
+
+
+def test_widget_update_changes_bars_point_and_label_in_place(widget):
+    bars, plane, status_before = widget.bars, widget.circumplex, widget.status.value
+    emotion = widget.update("We laughed with joy and danced all night!")
+    assert emotion is not None and widget.error is None
+    assert widget.bars is bars and widget.circumplex is plane  # the same figures, updated
+    assert list(bars.data[0].y) == pytest.approx([emotion.probs[label] for label in bars.data[0].x])
+    assert (plane.data[0].x[0], plane.data[0].y[0]) == pytest.approx((emotion.valence, emotion.arousal))
+    assert widget.status.value != status_before
+    assert f"{emotion.valence:+.2f}" in widget.status.value and "happy / excited" in widget.status.value
+
+    sad = widget.update("She wept alone at the funeral, grieving and lonely.")
+    assert list(bars.data[0].y) == pytest.approx([sad.probs[label] for label in bars.data[0].x])
+    assert "sad / depressed" in widget.status.value and "happy" not in widget.status.value
+
+
+def test_widget_shows_empty_text_as_a_message_and_stays_usable(widget):
+    good = widget.update("A calm and peaceful lake.")
+    y_before = list(widget.bars.data[0].y)
+    assert widget.update("   ") is None  # no exception
+    assert "empty" in widget.error and "empty" in widget.status.value
+    assert "Traceback" not in widget.status.value
+    assert list(widget.bars.data[0].y) == y_before  # the last good result stays
+    assert widget.emotion == good
+    assert widget.update("Terrified, we ran from the fire!") is not None
+    assert widget.error is None and "⚠" not in widget.status.value
+
+
+def test_widget_shows_model_errors(monkeypatch):
+    import scoringkit.emotion.encoder as encoder
+    from scoringkit.errors import ModelError
+
+    def missing(texts, **kwargs):
+        raise ModelError("no encoder checkpoint at 'x.safetensors'; use backend='lexicon'")
+
+    monkeypatch.setattr(encoder, "analyze_encoder", missing)
+    w = nb.TextEmotionWidget("Hello there.", backend="encoder", debounce=0)
+    assert w.emotion is None
+    assert "no encoder checkpoint" in w.error and "no encoder checkpoint" in w.status.value
+    w.text.value = "Still typing"  # debounce=0: analysed in the observer, still no exception
+    assert "no encoder checkpoint" in w.status.value
+    w.close()
+
+
+def test_widget_debounces_typing():
+    import time
+
+    w = nb.TextEmotionWidget(backend="lexicon", debounce=0.3)
+    seen = []
+    analyse = w.update
+    w.update = lambda text: seen.append(text) or analyse(text)  # the timer calls self.update
+    for text in ("S", "Sad", "Sad and lonely, she wept."):  # three keystrokes, no pause
+        w.text.value = text
+    assert seen == [] and w.emotion is None  # nothing analysed until typing pauses
+    deadline = time.monotonic() + 5
+    while w.emotion is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert seen == ["Sad and lonely, she wept."]  # once, with the latest text
+    assert w.emotion.valence < 0 and "valence" in w.status.value
+    w.close()
+
+
+def test_widget_is_one_vbox_and_rejects_bad_options(widget):
+    import ipywidgets
+
+    assert isinstance(widget.widget, ipywidgets.VBox)
+    assert widget.text in widget.widget.children and widget.status in widget.widget.children
+    with pytest.raises(InputError, match="unknown backend"):
+        nb.TextEmotionWidget(backend="bert")
+    with pytest.raises(InputError, match="debounce"):
+        nb.TextEmotionWidget(debounce=-1)
+
+
+def test_widget_without_figurewidget_draws_into_output_areas(monkeypatch):
+    import plotly.graph_objects as go
+
+    def no_anywidget(*args, **kwargs):
+        raise ImportError("anywidget is not installed")
+
+    monkeypatch.setattr(go, "FigureWidget", no_anywidget)  # as on an install without anywidget
+    widget = nb.TextEmotionWidget(backend="lexicon", debounce=0)
+    assert widget.live is False
+    widget.update("A happy day.")
+    for view in widget.widget.children[-1].children:
+        assert len(view.outputs) == 1 and view.outputs[0]["output_type"] == "display_data"
