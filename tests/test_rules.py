@@ -80,3 +80,9 @@ def test_bad_compose_arguments(kwargs):
 def test_compose_rejects_non_emotion():
     with pytest.raises(sk.InputError, match="Emotion"):
         sk.compose({"valence": 1})
+
+
+def test_plain_harmony_respects_the_mode():
+    score = compose_rules(sk.MusicalIntent(tempo=100, key="A minor"), duration=12, seed=0)
+    pad_pcs = {n.pitch % 12 for n in score.track("pad").notes}
+    assert 0 in pad_pcs and 1 not in pad_pcs  # C natural (minor third of A), never C#

@@ -46,7 +46,7 @@ QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4,
 
 #: Four-chord progressions per harmony family; phrases draw from these.
 PROGRESSIONS = {
-    "plain": [["I", "IV", "V", "I"]],
+    "plain": [["I", "IV", "V", "I"], ["i", "iv", "V", "i"]],  # one per mode
     "bright": [["I", "V", "vi", "IV"], ["I", "IV", "V", "I"], ["I", "vi", "ii", "V"], ["IV", "V", "iii", "vi"]],
     "pastoral": [["I", "IV", "I", "V"], ["I", "vi", "IV", "I"], ["IV", "I", "ii", "V"], ["I", "iii", "IV", "I"]],
     "tense": [["i", "VI", "iv", "V"], ["i", "ii°", "V", "i"], ["i", "iv", "vii°", "V"], ["i", "bII", "V", "i"]],
@@ -106,6 +106,8 @@ def _nearest(candidates, target):
 
 def _plan_harmony(n_bars, harmony, rng, tonic_numeral):
     family = PROGRESSIONS.get(harmony, PROGRESSIONS["plain"])
+    minor = tonic_numeral == "i"
+    family = [p for p in family if (p[0][0].islower() or p[0] in ("VI", "VII", "III")) == minor] or family
     first, second = rng.choice(family), rng.choice(family)
     chords = []
     for phrase_start in range(0, n_bars, 4):
