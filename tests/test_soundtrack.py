@@ -87,3 +87,19 @@ def test_subtitles_and_screenplays_can_be_scored():
     assert [c.emotion.quadrant for c in st.cues] == [4, 2]
     play = sk.score_story("INT. ROOM - DAY\n\nThey laugh and dance with joy!\n\nEXT. ROAD - NIGHT\n\nShe weeps alone.")
     assert [c.scene.heading for c in play.cues] == ["INT. ROOM - DAY", "EXT. ROAD - NIGHT"]
+
+
+def test_subtitle_cues_start_at_their_time_codes():
+    srt = ("1\n00:00:02,000 --> 00:00:05,000\nThe lake is calm, quiet and still.\n\n"
+           "2\n00:00:31,500 --> 00:00:34,000\nRun! Fire! Everyone is screaming!\n\n"
+           "3\n00:01:05,000 --> 00:01:09,000\nShe wept alone at the grave.\n")
+    st = sk.score_story(srt, min_words=1)
+    assert [c.start for c in st.cues] == [2.0, 31.5, 65.0]
+    for cue, following in zip(st.cues, st.cues[1:]):
+        assert cue.end <= following.start + 1e-9  # whole bars that fit before the next scene
+        assert following.start - cue.end < 60.0 / cue.intent.tempo * 4 + 1e-9  # and no more than a bar short
+    score = st.score
+    for cue in st.cues:  # the music of each cue really sounds at its time code
+        first = min(n.start for t in score.tracks for n in t.notes if score.seconds_at(n.start) >= cue.start - 1e-6)
+        assert score.seconds_at(first) == pytest.approx(cue.start, abs=1e-6)
+    assert not any(score.seconds_at(n.start) < 2.0 - 1e-6 for _, n in score.notes())  # silence before the first line

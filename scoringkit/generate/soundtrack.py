@@ -55,8 +55,10 @@ def score_story(
         Bounds on a cue's length in seconds.
     min_words, max_words, format
         Passed to :func:`scoringkit.segment_story` (``format``: ``"auto"``, ``"prose"``,
-        ``"screenplay"`` or ``"srt"``). Subtitle scenes keep their time codes on
-        ``cue.scene``; cue lengths still follow reading time in this version.
+        ``"screenplay"`` or ``"srt"``). For subtitles each cue starts at its scene's
+        time code and fills the whole bars that fit before the next scene (silence in
+        between), so the soundtrack lines up with the film; ``words_per_minute``,
+        ``min_cue`` and ``max_cue`` then do not apply.
     title : str, optional
         Stored on the soundtrack (default: the story's first line if it looks like a title).
     progress : bool
@@ -90,9 +92,16 @@ def score_story(
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, total=len(scenes), desc="composing cues", unit="cue")
+    timed = all(scene.start is not None for scene in scenes)  # subtitles: follow the film's clock
     for index, (scene, emotion) in iterator:
         intent = emotion_to_intent(emotion)
-        target = min(max_cue, max(min_cue, 60.0 * scene.words / words_per_minute))
+        if timed:
+            start = max(start, scene.start)
+            slot_end = scenes[index + 1].start if index + 1 < len(scenes) else scene.end
+            bar_seconds = 60.0 / intent.tempo * intent.meter[0] * 4.0 / intent.meter[1]
+            target = max(1, math.floor((slot_end - start) / bar_seconds + 1e-9)) * bar_seconds  # whole bars that fit
+        else:
+            target = min(max_cue, max(min_cue, 60.0 * scene.words / words_per_minute))
         score = compose(intent, generator=generator, duration=target, seed=seed + index)
         bar = score.beats_per_bar
         length = score.seconds_at(math.ceil(score.end_beat / bar - 1e-9) * bar)
@@ -102,7 +111,7 @@ def score_story(
 
 
 def assemble(cues) -> Score:
-    """Join the cues' scores end to end into one score.
+    """Join the cues' scores into one score, each at its ``cue.start`` (rests fill any gap).
 
     One track per role name; when a cue uses another instrument for a role, the
     track gets a program change at the cue's first beat. Tempo and key change at
@@ -110,11 +119,16 @@ def assemble(cues) -> Score:
     """
     tracks: dict[str, Track] = {}
     tempo_map, key_map = [], []
-    offset = 0.0
+    offset, clock = 0.0, 0.0  # beat and second where the previous cue ended
     meter = cues[0].score.meter if cues else (4, 4)
     for cue in cues:
         score = cue.score
         bar = score.beats_per_bar
+        gap = max(0.0, cue.start - clock)  # silence before a cue (subtitles), at the tempo in force
+        offset += gap * (tempo_map[-1][1] if tempo_map else score.tempo) / 60.0
+        if not tempo_map and offset > 0:
+            tempo_map.append((0.0, score.tempo))
+            key_map.append((0.0, score.key))
         tempo_map.append((offset, score.tempo))
         key_map.append((offset, score.key))
         for track in score.tracks:
@@ -127,5 +141,7 @@ def assemble(cues) -> Score:
                 merged.program_changes.append((offset, track.program))
             for note in track.notes:
                 merged.notes.append(type(note)(note.pitch, note.start + offset, note.duration, note.velocity))
-        offset += math.ceil(score.end_beat / bar - 1e-9) * bar
+        length = math.ceil(score.end_beat / bar - 1e-9) * bar
+        offset += length
+        clock = max(clock, cue.start) + length * 60.0 / score.tempo
     return Score(list(tracks.values()), meter=meter, tempo_map=tempo_map or None, key_map=key_map or None)
