@@ -31,8 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import median_time  # benchmarks/timing.py (this folder is on sys.path)
+
 LIBROSA_PIPELINE = """
 import librosa, numpy as np
+
 def run(path):
     y, sr = librosa.load(path, sr=22050, mono=True)
     S = librosa.feature.melspectrogram(y=y, sr=sr)
@@ -74,15 +77,6 @@ def fresh(code: str, env=None) -> str:
     if result.returncode:
         raise SystemExit(f"benchmark subprocess failed:\n{result.stderr}")
     return result.stdout.strip()
-
-
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def write_long_wav(path: Path, minute, minutes: int):

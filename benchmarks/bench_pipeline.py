@@ -24,14 +24,7 @@ import time
 from pathlib import Path
 
 
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
+from timing import median_time  # benchmarks/timing.py (this folder is on sys.path)
 
 def process_time(args, repeat):
     return median_time(lambda: subprocess.run(args, check=True, capture_output=True), repeat)
