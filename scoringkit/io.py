@@ -26,7 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import InputError, RenderError
-from .types import Note, Score, Track, parse_key
+from .types import Note, Score, Track, key_name, parse_key
 
 __all__ = [
     "read_text_file",
@@ -180,10 +180,8 @@ def write_wav(path, audio, *, sr: int = 44100, overwrite: bool = False) -> Path:
 
 # -- MIDI ---------------------------------------------------------------------------------
 def _mido_key(name: str) -> str:
-    pc, mode = parse_key(name)
-    major = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-    minor = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
-    return major[pc] if mode == "major" else minor[pc] + "m"
+    tonic, mode = key_name(*parse_key(name)).split()  # canonical spelling, e.g. "Bb major"
+    return tonic if mode == "major" else tonic + "m"
 
 
 def _assign_channels(tracks) -> list[int]:

@@ -13,7 +13,7 @@ from ..errors import InputError, choice_error
 from ..types import Emotion
 from .story import MAX_STORY_CHARS, segment_story
 
-__all__ = ["analyze_text", "segment_story", "emotion_arc", "change_points", "EmotionArc", "BACKENDS", "MAX_TEXT_CHARS"]
+__all__ = ["analyze_text", "check_backend", "segment_story", "emotion_arc", "change_points", "EmotionArc", "BACKENDS", "MAX_TEXT_CHARS"]
 
 #: Named backends; any ``"hf:<model id or local path>"`` is accepted too (see :mod:`scoringkit.emotion.hf`).
 BACKENDS = ("lexicon", "encoder")
@@ -27,6 +27,19 @@ def __getattr__(name):  # the arc helpers import numpy: load them on first use
 
         return getattr(arc, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_backend(backend) -> str:
+    """Return ``backend`` if it names a backend, else raise :class:`InputError` listing the choices.
+
+    Examples
+    --------
+    >>> check_backend("hf:./my-model")
+    'hf:./my-model'
+    """
+    if not isinstance(backend, str) or not (backend in BACKENDS or (backend.startswith("hf:") and len(backend) > 3)):
+        raise choice_error("backend", backend, list(BACKENDS) + ["hf:<model id or local path>"])
+    return backend
 
 
 def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
@@ -61,8 +74,7 @@ def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
     >>> e.valence < 0
     True
     """
-    if not isinstance(backend, str) or not (backend in BACKENDS or (backend.startswith("hf:") and len(backend) > 3)):
-        raise choice_error("backend", backend, list(BACKENDS) + ["hf:<model id or local path>"])
+    check_backend(backend)
     single = isinstance(text_or_list, str)
     texts = [text_or_list] if single else text_or_list
     if not isinstance(texts, (list, tuple)):

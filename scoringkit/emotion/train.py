@@ -152,6 +152,11 @@ def load_data(data_dir=None) -> EmotionData:
     return EmotionData(texts, [v - 3 for v in valence], [a - 3 for a in arousal], split, g_texts, g_labels, g_split)
 
 
+def _all_texts(data: EmotionData) -> list:
+    """Every distinct text of both tasks, sorted (the order the disk cache is keyed by)."""
+    return sorted(set(data.regression_texts) | set(data.category_texts))
+
+
 def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, cache_file=None) -> EmotionData:
     """Cache the frozen bottom's hidden states for every text (half precision) in ``data.cache``.
 
@@ -165,10 +170,10 @@ def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, 
         from safetensors.torch import load_file
 
         stored = load_file(str(cache_file))
-        everything = sorted(set(data.regression_texts) | set(data.category_texts))
+        everything = _all_texts(data)
         if len(stored) == len(everything):
             data.cache.update({text: stored[str(i)] for i, text in enumerate(everything)})
-    unique = sorted((set(data.regression_texts) | set(data.category_texts)) - set(data.cache))
+    unique = [text for text in _all_texts(data) if text not in data.cache]
     if unique:
         token_lists = [tokenizer(t, truncation=True, max_length=max_tokens)["input_ids"] for t in unique]
         bar = _bar(len(unique), "caching frozen layers", progress)
@@ -180,7 +185,7 @@ def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, 
         if cache_file is not None:
             from safetensors.torch import save_file
 
-            everything = sorted(set(data.regression_texts) | set(data.category_texts))
+            everything = _all_texts(data)
             Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
             save_file({str(i): data.cache[text].contiguous() for i, text in enumerate(everything)}, str(cache_file))
     return data
@@ -192,7 +197,7 @@ def default_cache_file(data: EmotionData, max_tokens: int = 128) -> Path:
 
     from .encoder import N_FROZEN
 
-    digest = hashlib.sha1("\n".join(sorted(set(data.regression_texts) | set(data.category_texts))).encode()).hexdigest()[:16]
+    digest = hashlib.sha1("\n".join(_all_texts(data)).encode()).hexdigest()[:16]
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scoringkit"
     return root / f"frozen_L{N_FROZEN}_T{max_tokens}_{digest}.safetensors"
 
@@ -235,29 +240,24 @@ def evaluate(top, data: EmotionData, split: str = "test", *, batch_size: int = 1
     from sklearn.metrics import f1_score
 
     top.eval()
+
+    def outputs(texts, which):  # one head's outputs for all texts, in batches
+        with torch.inference_mode():
+            return np.concatenate([top(*_batch(data.cache, texts[k: k + batch_size]))[which].numpy()
+                                   for k in range(0, len(texts), batch_size)])
+
     report = {}
     rows = _rows(data.regression_split, {split})
     if rows:
-        predictions = []
-        with torch.inference_mode():
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start: start + batch_size]
-                va, _ = top(*_batch(data.cache, [data.regression_texts[i] for i in chunk]))
-                predictions.append(va.numpy())
-        predicted = np.concatenate(predictions)
+        predicted = outputs([data.regression_texts[i] for i in rows], 0)
         for column, name in ((0, "valence_r"), (1, "arousal_r")):
             truth = np.array([(data.valence if column == 0 else data.arousal)[i] for i in rows])
             report[name] = float(np.corrcoef(predicted[:, column], truth)[0, 1]) if len(rows) > 2 else float("nan")
     rows = _rows(data.category_split, {split})
     if rows:
-        guesses = []
-        with torch.inference_mode():
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start: start + batch_size]
-                _, logits = top(*_batch(data.cache, [data.category_texts[i] for i in chunk]))
-                guesses.append(logits.argmax(-1).numpy())
+        guesses = outputs([data.category_texts[i] for i in rows], 1).argmax(-1)
         truth = [data.categories[i] for i in rows]
-        report["macro_f1"] = float(f1_score(truth, np.concatenate(guesses), average="macro",
+        report["macro_f1"] = float(f1_score(truth, guesses, average="macro",
                                             labels=list(range(len(EMOTION_LABELS))), zero_division=0))
     return report
 

@@ -103,11 +103,16 @@ def score_story(
         else:
             target = min(max_cue, max(min_cue, 60.0 * scene.words / words_per_minute))
         score = compose(intent, generator=generator, duration=target, seed=seed + index)
-        bar = score.beats_per_bar
-        length = score.seconds_at(math.ceil(score.end_beat / bar - 1e-9) * bar)
+        length = score.seconds_at(_whole_bar_beats(score))
         cues.append(Cue(index, scene, emotion, intent, score, start, start + length, generator))
         start += length
     return Soundtrack(cues, assemble(cues), title=title or scenes[0].heading or "soundtrack")
+
+
+def _whole_bar_beats(score: Score) -> float:
+    """Beats from the cue's start to the end of its last bar (a cue always fills whole bars)."""
+    bar = score.beats_per_bar
+    return math.ceil(score.end_beat / bar - 1e-9) * bar
 
 
 def assemble(cues) -> Score:
@@ -123,7 +128,6 @@ def assemble(cues) -> Score:
     meter = cues[0].score.meter if cues else (4, 4)
     for cue in cues:
         score = cue.score
-        bar = score.beats_per_bar
         gap = max(0.0, cue.start - clock)  # silence before a cue (subtitles), at the tempo in force
         offset += gap * (tempo_map[-1][1] if tempo_map else score.tempo) / 60.0
         if not tempo_map and offset > 0:
@@ -141,7 +145,7 @@ def assemble(cues) -> Score:
                 merged.program_changes.append((offset, track.program))
             for note in track.notes:
                 merged.notes.append(type(note)(note.pitch, note.start + offset, note.duration, note.velocity))
-        length = math.ceil(score.end_beat / bar - 1e-9) * bar
+        length = _whole_bar_beats(score)
         offset += length
         clock = max(clock, cue.start) + length * 60.0 / score.tempo
     return Score(list(tracks.values()), meter=meter, tempo_map=tempo_map or None, key_map=key_map or None)

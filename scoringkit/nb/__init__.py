@@ -918,11 +918,9 @@ class TextEmotionWidget:
 
         import ipywidgets as widgets
 
-        from ..emotion import BACKENDS
-        from ..errors import choice_error
+        from ..emotion import check_backend
 
-        if not isinstance(backend, str) or not (backend in BACKENDS or (backend.startswith("hf:") and len(backend) > 3)):
-            raise choice_error("backend", backend, list(BACKENDS) + ["hf:<model id or local path>"])
+        check_backend(backend)
         try:
             wait = float(debounce)
         except (TypeError, ValueError):
