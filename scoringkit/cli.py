@@ -3,6 +3,7 @@
 ::
 
     scoringkit score STORY.txt -o OUT/ [--force]        story -> soundtrack files
+        [--reference TRACK.wav|.mid] [--reference-weight 0.5]   ... scored like a reference track
     scoringkit emotion "some text" [--json]            text -> valence, arousal, categories
     scoringkit compose --valence V --arousal A -o OUT.mid [--wav OUT.wav] [--force]
     scoringkit features AUDIO_OR_MIDI [--json]          tempo, key, loudness, ... of a file
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ScoringKitError
+from .mapping import REFERENCE_WEIGHT
 
 __all__ = ["main", "build_parser"]
 
@@ -41,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--encoding", default="utf-8", help="text encoding of the story file (default: utf-8)")
     score.add_argument("--synth", default="auto", help="auto, tinysoundfont or numpy (default: auto)")
     score.add_argument("--sr", type=int, default=44100, help="sample rate of the WAV (default: 44100)")
+    score.add_argument("--reference", metavar="TRACK",
+                       help="score it like this audio (WAV, FLAC, MP3, ...) or MIDI (.mid) file: its tempo, key, "
+                            "brightness, loudness and density are blended into every cue")
+    score.add_argument("--reference-weight", type=float, default=REFERENCE_WEIGHT, metavar="W",
+                       help="share of the reference, 0 (emotion only) to 1 (reference only) "
+                            f"(default: {REFERENCE_WEIGHT:g})")
     score.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
     emotion = sub.add_parser("emotion", help="print the emotion of a text")
@@ -74,12 +82,15 @@ def _score(args) -> int:
     out = Path(args.out)
     check_writable([out / name for name in SOUNDTRACK_FILES.values()], overwrite=args.force)
     soundtrack = score_story(text, backend=args.backend, generator=args.generator, seed=args.seed,
-                             words_per_minute=args.wpm, progress=not args.quiet)
+                             words_per_minute=args.wpm, progress=not args.quiet,
+                             reference=args.reference, reference_weight=args.reference_weight)
     paths = soundtrack.write(out, overwrite=args.force, sr=args.sr, synth=args.synth, progress=not args.quiet)
     if not args.quiet:
         for cue in soundtrack.cues:
             print(f"cue {cue.index + 1:>2}  {cue.start:6.1f}-{cue.end:6.1f} s  Q{cue.emotion.quadrant} "
                   f"{cue.emotion.label:<9} {cue.intent.tempo:5.0f} BPM  {cue.intent.key:<9}  {cue.scene.excerpt(40)}")
+        if args.reference and soundtrack.cues:
+            print(f"reference {args.reference}: {soundtrack.cues[0].intent.reasons.get('reference', '')}")
         for path in paths.values():
             print(f"wrote {path}")
     return 0

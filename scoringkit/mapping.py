@@ -26,6 +26,20 @@ emotional cues:
 * **Rhythmic density**: more notes per beat raises perceived activity (Gabrielsson
   & Lindström 2010).
 
+Matching a reference track
+--------------------------
+``emotion_to_intent(emotion, reference=track)`` scores a scene "like that track": the
+reference's features (:func:`reference_features`) are turned into intent units
+(:func:`reference_targets`) and blended into the emotion's values with the weight
+``w = reference_weight`` (default :data:`REFERENCE_WEIGHT` = 0.5)::
+
+    value = clip((1 - w) * emotion_value + w * clip(reference_value, low, high), low, high)
+
+with ``low``/``high`` from the table. Tempo, register, velocity and density blend this
+way; key follows the rule in :func:`emotion_to_intent`; articulation, instruments and
+meter stay the emotion's. Whatever the reference cannot say (silence has no tempo,
+a drum loop no key) keeps the emotion's value, and the reason says so.
+
 Examples
 --------
 >>> from scoringkit.types import Emotion
@@ -37,11 +51,24 @@ Examples
 from __future__ import annotations
 
 import copy
+import math
+import numbers
+import os
+import sys
 
 from .errors import InputError, choice_error
-from .types import Emotion, MusicalIntent
+from .types import Emotion, MusicalIntent, key_name, parse_key
 
-__all__ = ["emotion_to_intent", "LINEAR_RULES", "QUADRANT_CHOICES", "STYLES", "default_table"]
+__all__ = [
+    "emotion_to_intent",
+    "reference_features",
+    "reference_targets",
+    "LINEAR_RULES",
+    "QUADRANT_CHOICES",
+    "STYLES",
+    "REFERENCE_WEIGHT",
+    "default_table",
+]
 
 #: ``attribute -> (base, valence weight, arousal weight, low, high, reason)``.
 LINEAR_RULES = {
@@ -73,6 +100,42 @@ STYLES = {
     "film": {},
 }
 
+# -- reference matching ------------------------------------------------------------------
+#: Default share of a reference track in the intent: 0 = emotion only, 1 = reference only.
+REFERENCE_WEIGHT = 0.5
+#: From this weight on the reference's key (tonic and mode) is adopted; below it only
+#: its key signature is (the emotion keeps its mode, see :func:`emotion_to_intent`).
+KEY_ADOPT_WEIGHT = 0.5
+#: A reference key estimate with a lower clarity (Krumhansl-Schmuckler correlation) is
+#: ignored: white noise reads about 0.27, composed music 0.6-0.9.
+KEY_CLARITY_MIN = 0.5
+#: Spectral centroid (Hz) that reads as the neutral register :data:`REGISTER_NEUTRAL`;
+#: scoringkit's own renders lie between about 650 and 1450 Hz.
+CENTROID_NEUTRAL_HZ = 1200.0
+#: Register semitones per octave of spectral centroid: half of a pure transposition
+#: (12), since a mix's centroid moves with timbre (drums, brass, cymbals) as much as with pitch.
+REGISTER_PER_CENTROID_OCTAVE = 6.0
+#: Register and velocity of the neutral emotion (the built-in table's bases).
+REGISTER_NEUTRAL = 66.0
+VELOCITY_NEUTRAL = 70.0
+#: Semitones from the mean pitch of all notes to the melody's register, as measured on the
+#: rules composer's four-part texture (9.5 on average over the valence/arousal plane).
+PITCH_TO_REGISTER = 9.5
+#: Velocity steps from the mean velocity of all notes to the melody's velocity, measured the
+#: same way (the composer plays accompaniment, pad and bass 6-28 steps under the melody).
+VELOCITY_TO_MELODY = 12.0
+#: Integrated loudness (LUFS) that reads as :data:`VELOCITY_NEUTRAL`: the EBU R 128
+#: broadcast level, typical of film and TV mixes.
+LOUDNESS_NEUTRAL_LUFS = -23.0
+#: Velocity steps per LU of loudness: -14 LUFS (a streaming master) reads about 102,
+#: -33 LUFS (very quiet) about 35.
+VELOCITY_PER_LU = 3.5
+#: File suffixes read as MIDI by :func:`reference_features` (anything else is audio).
+MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+_BLENDED = ("tempo", "register", "velocity", "density")
+_UNITS = {"tempo": "{:.1f} BPM", "register": "MIDI {:.1f}", "velocity": "velocity {:.0f}",
+          "density": "{:.2f} notes/beat"}
+
 
 def default_table() -> dict:
     """A deep copy of the built-in table, to edit and pass as ``table=``.
@@ -88,13 +151,32 @@ def default_table() -> dict:
     return {"linear": copy.deepcopy(LINEAR_RULES), "quadrants": copy.deepcopy(QUADRANT_CHOICES)}
 
 
-def emotion_to_intent(emotion: Emotion, *, style: str | None = None, table: dict | None = None) -> MusicalIntent:
+def emotion_to_intent(
+    emotion: Emotion,
+    *,
+    reference=None,
+    reference_weight: float = REFERENCE_WEIGHT,
+    reference_sr: float | None = None,
+    style: str | None = None,
+    table: dict | None = None,
+) -> MusicalIntent:
     """Choose tempo, key/mode, register, loudness, density, articulation and instruments for an emotion.
 
     Parameters
     ----------
     emotion : Emotion
         The target emotion (valence and arousal are used; categories do not change v1).
+    reference : path, ndarray, Score, AudioFeatures or SymbolicFeatures, optional
+        A track to score "like": an audio file (WAV, FLAC, MP3, ...), a MIDI file
+        (``.mid``, ``.midi``, ``.smf``, ``.kar``), samples (with ``reference_sr``), a
+        :class:`~scoringkit.Score`, or features computed before (pass features when
+        scoring many cues against one track, so it is analysed once). See
+        :func:`reference_features`.
+    reference_weight : float
+        Share ``w`` of the reference, in [0, 1] (default :data:`REFERENCE_WEIGHT` = 0.5).
+        0 gives exactly the intent without a reference.
+    reference_sr : float, optional
+        Sample rate in Hz of a ``reference`` given as an array (``sk.render`` uses 44100).
     style : str, optional
         A preset from :data:`STYLES` (``"film"``, the default, changes nothing).
     table : dict, optional
@@ -103,18 +185,63 @@ def emotion_to_intent(emotion: Emotion, *, style: str | None = None, table: dict
     Returns
     -------
     MusicalIntent
-        With a ``reasons`` entry for each attribute.
+        With a ``reasons`` entry for each attribute; with a reference, each blended
+        attribute's reason shows the sum (e.g. ``"0.5 × reference 132.4 BPM (...) +
+        0.5 × emotion 64.4 BPM = 98.4 BPM; ..."``) and ``reasons["reference"]`` lists what
+        came from the reference and what did not.
+
+    Raises
+    ------
+    InputError
+        ``emotion`` is not an :class:`Emotion`; unknown ``style``; ``reference_weight``
+        outside [0, 1]; a ``reference`` of another type, or a file that is missing or
+        unreadable; an array without ``reference_sr``.
+
+    Notes
+    -----
+    With a reference, ``tempo``, ``register``, ``velocity`` and ``density`` are
+    ``clip((1 - w) * emotion_value + w * clip(reference_value, low, high), low, high)``
+    (``low``, ``high`` from the table), where the reference values come from
+    :func:`reference_targets`. The key follows the reference when its estimate is clear
+    (``key_clarity`` ≥ :data:`KEY_CLARITY_MIN` = 0.5):
+
+    * ``w`` ≥ :data:`KEY_ADOPT_WEIGHT` (0.5): the reference's key, tonic and mode. When
+      its mode differs from the emotion's, the harmony family moves to the quadrant on
+      the same arousal side with that mode (bright ↔ tense, pastoral ↔ lament), so that
+      the progressions fit the mode.
+    * 0 < ``w`` < 0.5: the emotion keeps its mode and takes the reference's key
+      signature: the reference key itself when the modes agree, else its relative key
+      (D major → B minor, A minor → C major), which shares all seven scale notes and
+      is the closest key of the other mode (Krumhansl & Kessler 1982 key correlations:
+      relative 0.65, parallel 0.51).
+
+    An unclear or missing key (silence, drums, noise) keeps the emotion's key.
+    Articulation, instruments and meter are always the emotion's.
 
     Examples
     --------
     >>> intent = emotion_to_intent(Emotion(0.7, 0.8))
     >>> intent.key, intent.tempo > 120
     ('D major', True)
+
+    Score a sad scene like a fast cue in D major (a Score is analysed as symbolic music):
+
+    >>> from scoringkit.generate import compose
+    >>> track = compose(Emotion(0.8, 0.8), duration=10, seed=2)
+    >>> sad = Emotion(-0.7, -0.6)
+    >>> emotion_to_intent(sad).tempo, emotion_to_intent(sad).key
+    (64.4, 'D minor')
+    >>> matched = emotion_to_intent(sad, reference=track)
+    >>> matched.tempo, matched.key
+    (98.4, 'D major')
+    >>> emotion_to_intent(sad, reference=track, reference_weight=0.25).key
+    'B minor'
     """
     if not isinstance(emotion, Emotion):
         raise InputError(f"emotion_to_intent needs an Emotion, not {type(emotion).__name__}; e.g. Emotion(0.5, -0.2)")
     if style is not None and style not in STYLES:
         raise choice_error("style", style, STYLES)
+    weight = _check_weight(reference_weight)
     table = table or {"linear": LINEAR_RULES, "quadrants": QUADRANT_CHOICES}
     v, a = emotion.valence, emotion.arousal
     values, reasons = {}, {}
@@ -124,15 +251,228 @@ def emotion_to_intent(emotion: Emotion, *, style: str | None = None, table: dict
     choice = table["quadrants"][emotion.quadrant]
     for name in ("key", "harmony", "instruments"):
         reasons[name] = choice["reason"]
+    key, harmony = choice["key"], choice["harmony"]
+    if reference is not None:
+        features = reference_features(reference, sr=reference_sr)
+        if weight > 0:
+            key, harmony = _blend_reference(features, weight, emotion, table, values, reasons, key, harmony)
     return MusicalIntent(
         tempo=round(values["tempo"], 1),
-        key=choice["key"],
+        key=key,
         register=int(round(values["register"])),
         velocity=int(round(values["velocity"])),
         density=round(values["density"], 3),
         articulation=round(values["articulation"], 3),
         instruments=dict(choice["instruments"]),
-        harmony=choice["harmony"],
+        harmony=harmony,
         emotion=emotion,
         reasons=reasons,
     )
+
+
+def reference_features(reference, *, sr: float | None = None):
+    """Analyse a reference track once: features to pass as ``reference=`` many times.
+
+    Parameters
+    ----------
+    reference : str, Path, ndarray, Score, AudioFeatures or SymbolicFeatures
+        A path ending in ``.mid``, ``.midi``, ``.smf`` or ``.kar`` and a
+        :class:`~scoringkit.Score` go to :func:`scoringkit.extract.symbolic_features`;
+        any other path and a NumPy array of samples go to
+        :func:`scoringkit.extract.audio_features` (``frames=False``: only the summaries
+        are needed). Features are returned unchanged.
+    sr : float, optional
+        Sample rate of an array in Hz (required for arrays; ``sk.render`` uses 44100).
+
+    Returns
+    -------
+    AudioFeatures or SymbolicFeatures
+
+    Raises
+    ------
+    InputError
+        Another type (a dict, a list, bytes, ...), a missing or unreadable file, an
+        array without ``sr``.
+
+    Examples
+    --------
+    >>> import scoringkit as sk
+    >>> score = sk.Score([sk.Track("piano", 0, [sk.Note(60 + 4 * (b % 3), b, 1) for b in range(12)])], tempo=100)
+    >>> reference_features(score).tempo
+    100.0
+    """
+    from .extract import AudioFeatures, SymbolicFeatures, audio_features, symbolic_features
+    from .types import Score
+
+    if isinstance(reference, (AudioFeatures, SymbolicFeatures)):
+        return reference
+    if isinstance(reference, Score):
+        return symbolic_features(reference)
+    if isinstance(reference, (str, os.PathLike)):
+        if os.path.splitext(os.fspath(reference))[1].lower() in MIDI_SUFFIXES:
+            return symbolic_features(reference)
+        return audio_features(reference, frames=False)
+    numpy = sys.modules.get("numpy")  # an ndarray implies numpy is already imported
+    if numpy is not None and isinstance(reference, numpy.ndarray):
+        if sr is None:
+            raise InputError("a reference given as samples needs its sample rate: pass reference_sr= "
+                             "(e.g. 44100, the rate sk.render uses), or pass the file's path instead")
+        return audio_features(reference, sr=sr, frames=False)
+    raise InputError(
+        f"reference must be an audio file path (WAV, FLAC, MP3, ...), a MIDI file path (.mid), a NumPy array "
+        f"of samples (with reference_sr=), a Score, AudioFeatures or SymbolicFeatures, not {type(reference).__name__}"
+    )
+
+
+def reference_targets(features) -> dict:
+    """What a reference says in the intent's units: tempo, key, register, velocity, density.
+
+    Parameters
+    ----------
+    features : AudioFeatures or SymbolicFeatures
+        From :func:`reference_features`.
+
+    Returns
+    -------
+    dict
+        ``name -> (value, source)`` for ``"tempo"``, ``"key"``, ``"register"``,
+        ``"velocity"`` and ``"density"``; ``value`` is ``None`` when the reference
+        cannot say (``source`` then says why), else ``source`` names the feature used.
+
+    Notes
+    -----
+    Audio (:class:`~scoringkit.extract.AudioFeatures`):
+
+    * tempo = ``tempo`` (BPM; ``None`` for silence or no steady pulse)
+    * register = 66 + 6 · log2(centroid / 1200 Hz), centroid = mean spectral centroid
+      (:data:`REGISTER_NEUTRAL`, :data:`REGISTER_PER_CENTROID_OCTAVE`,
+      :data:`CENTROID_NEUTRAL_HZ`): a brighter mix reads as a higher register
+    * velocity = 70 + 3.5 · (L + 23), L = integrated loudness in LUFS (the RMS level
+      in dBFS when the loudness gate found nothing but the clip is not silent)
+    * density = onset_density · 60 / tempo (onsets per beat; needs a tempo)
+
+    Symbolic (:class:`~scoringkit.extract.SymbolicFeatures`):
+
+    * tempo = ``tempo_estimate`` (the played pulse), else ``tempo`` (the tempo map)
+    * register = pitch_mean + 9.5 (the melody lies above the mean of all parts)
+    * velocity = velocity_mean + 12 (the melody is played above the mean of all parts)
+    * density = onset_rate · 60 / tempo
+
+    Key (both): the estimated ``key`` when ``key_clarity`` ≥ :data:`KEY_CLARITY_MIN`.
+
+    Examples
+    --------
+    >>> import scoringkit as sk
+    >>> notes = [sk.Note(p, b, 1, 80) for b, p in enumerate([60, 64, 67, 72] * 4)]
+    >>> targets = reference_targets(reference_features(sk.Score([sk.Track("piano", 0, notes)], tempo=90)))
+    >>> round(targets["tempo"][0]), targets["velocity"], round(targets["density"][0], 2)
+    (90, (92.0, 'mean velocity 80'), 1.0)
+    >>> targets["key"]
+    ('C major', 'clarity 0.88')
+    """
+    from .extract import AudioFeatures, SymbolicFeatures
+
+    if isinstance(features, AudioFeatures):
+        out = {"tempo": (features.tempo, "audio tempo") if features.tempo is not None
+               else (None, "the reference has no steady pulse" + (" (silence)" if features.silent else ""))}
+        centroid = features.summary().get("centroid_mean") or 0.0
+        if features.silent or not centroid > 0:
+            out["register"] = (None, "the reference is silent (no spectral centroid)")
+        else:
+            octaves = math.log2(centroid / CENTROID_NEUTRAL_HZ)
+            out["register"] = (REGISTER_NEUTRAL + REGISTER_PER_CENTROID_OCTAVE * octaves, f"spectral centroid {centroid:.0f} Hz")
+        if features.loudness is not None:
+            level, source = features.loudness, f"loudness {features.loudness:.1f} LUFS"
+        elif not features.silent:
+            level, source = features.rms_dbfs, f"RMS level {features.rms_dbfs:.1f} dBFS"
+        else:
+            level, source = None, "the reference is silent"
+        velocity = None if level is None else VELOCITY_NEUTRAL + VELOCITY_PER_LU * (level - LOUDNESS_NEUTRAL_LUFS)
+        out["velocity"] = (velocity, source)
+        rate, rate_name = features.onset_density, "onsets/s"
+    elif isinstance(features, SymbolicFeatures):
+        if features.tempo_estimate is not None:
+            out = {"tempo": (features.tempo_estimate, "played tempo")}
+        else:
+            out = {"tempo": (features.tempo, "tempo map")}
+        out["register"] = ((None, "the reference has no pitched notes") if features.pitch_mean is None
+                           else (features.pitch_mean + PITCH_TO_REGISTER, f"mean pitch {features.pitch_mean:.1f}"))
+        out["velocity"] = (features.velocity_mean + VELOCITY_TO_MELODY, f"mean velocity {features.velocity_mean:.0f}")
+        rate, rate_name = features.onset_rate, "onsets/s"
+    else:
+        raise InputError(f"reference_targets needs AudioFeatures or SymbolicFeatures (see reference_features), "
+                         f"not {type(features).__name__}")
+    tempo = out["tempo"][0]
+    out["density"] = ((None, "no tempo to count onsets per beat") if tempo is None
+                      else (rate * 60.0 / tempo, f"{rate:.2f} {rate_name}"))
+    if features.key is None:
+        out["key"] = (None, "the reference is silent (no key)" if isinstance(features, AudioFeatures)
+                      else "the reference has no pitched notes (no key)")
+    elif features.key_clarity < KEY_CLARITY_MIN:
+        out["key"] = (None, f"its key estimate {features.key} is unclear (clarity {features.key_clarity:.2f} "
+                            f"< {KEY_CLARITY_MIN:g})")
+    else:
+        out["key"] = (features.key, f"clarity {features.key_clarity:.2f}")
+    return out
+
+
+def _check_weight(weight) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight <= 1:
+        raise InputError(f"reference_weight must be a number in [0, 1] (0 = the emotion only, "
+                         f"1 = the reference only), not {weight!r}")
+    return float(weight)
+
+
+def _blend_reference(features, w, emotion, table, values, reasons, key, harmony):
+    """Blend the reference into ``values``/``reasons`` in place; return the new key and harmony."""
+    targets = reference_targets(features)
+    kind = "audio" if type(features).__name__ == "AudioFeatures" else "symbolic"
+    used, kept = [], []
+    for name in _BLENDED:
+        if name not in values:
+            continue
+        target, source = targets[name]
+        if target is None:
+            reasons[name] = f"the emotion's value: {source}; {reasons[name]}"
+            kept.append(f"{name}: {source}")
+            continue
+        low, high = table["linear"][name][3:5]
+        ref, emo = min(high, max(low, target)), values[name]
+        values[name] = min(high, max(low, (1 - w) * emo + w * ref))
+        unit = _UNITS[name]
+        clipped = "" if ref == target else f", clipped from {unit.format(target)}"
+        reasons[name] = (f"{w:g} × reference {unit.format(ref)} ({source}{clipped}) + {1 - w:.3g} × emotion "
+                         f"{unit.format(emo)} = {unit.format(values[name])}; {reasons[name]}")
+        used.append(name)
+    ref_key, source = targets["key"]
+    if ref_key is None:
+        reasons["key"] = f"the emotion's key: {source}; {reasons['key']}"
+        kept.append(f"key: {source}")
+    else:
+        key, harmony = _blend_key(ref_key, source, w, emotion, table, key, harmony, reasons)
+        used.append("key")
+    summary = f"{kind} reference at weight {w:g}: " + (", ".join(used) or "nothing") + " blended in"
+    reasons["reference"] = summary + (f"; the emotion's values kept for {'; '.join(kept)}" if kept else "")
+    return key, harmony
+
+
+def _blend_key(ref_key, source, w, emotion, table, key, harmony, reasons):
+    ref_tonic, ref_mode = parse_key(ref_key)
+    mode = parse_key(key)[1]
+    if w >= KEY_ADOPT_WEIGHT:
+        reasons["key"] = f"the reference's key {ref_key} ({source}; weight {w:g} ≥ {KEY_ADOPT_WEIGHT:g} adopts it)"
+        if ref_mode != mode:
+            partner = table["quadrants"].get({1: 2, 2: 1, 3: 4, 4: 3}[emotion.quadrant])
+            if partner and parse_key(partner["key"])[1] == ref_mode:
+                harmony = partner["harmony"]
+                reasons["harmony"] = (f"{harmony} progressions: the {ref_mode} family on the same arousal side, "
+                                      f"to suit the reference's {ref_mode} mode")
+        return ref_key, harmony
+    if ref_mode == mode:
+        new = ref_key
+        how = f"the reference's key {ref_key}, same {mode} mode"
+    else:
+        new = key_name((ref_tonic + (9 if ref_mode == "major" else 3)) % 12, mode)
+        how = f"the relative {mode} of the reference's {ref_key}: same key signature, the emotion's mode"
+    reasons["key"] = f"{how} ({source}; weight {w:g} < {KEY_ADOPT_WEIGHT:g} keeps the mode)"
+    return new, harmony

@@ -31,7 +31,8 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
     ----------
     emotion_or_intent : Emotion or MusicalIntent
         An :class:`Emotion` is first turned into an intent with
-        :func:`scoringkit.emotion_to_intent`.
+        :func:`scoringkit.emotion_to_intent`. To score "like a reference track", build
+        the intent yourself: ``compose(emotion_to_intent(emotion, reference="track.wav"))``.
     generator : str
         ``"rules"`` (the theory-driven composer, :mod:`scoringkit.generate.rules`).
     duration : float

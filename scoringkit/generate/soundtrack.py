@@ -17,6 +17,7 @@ import math
 import numbers
 
 from ..errors import InputError
+from ..mapping import REFERENCE_WEIGHT
 from ..types import Cue, Score, Soundtrack, Track
 
 __all__ = ["score_story", "assemble"]
@@ -36,6 +37,9 @@ def score_story(
     format: str = "auto",
     title: str | None = None,
     progress: bool = False,
+    reference=None,
+    reference_weight: float = REFERENCE_WEIGHT,
+    reference_sr: float | None = None,
 ) -> Soundtrack:
     """Score a story: segment it, read each scene's emotion, compose a cue per scene.
 
@@ -63,6 +67,15 @@ def score_story(
         Stored on the soundtrack (default: the story's first line if it looks like a title).
     progress : bool
         Show a progress bar over the cues.
+    reference : path, ndarray, Score, AudioFeatures or SymbolicFeatures, optional
+        Score the story "like that track": it is analysed once
+        (:func:`scoringkit.mapping.reference_features`) and blended into every cue's
+        intent by :func:`scoringkit.emotion_to_intent`, so all cues lean the same way
+        while still following their scenes' emotions.
+    reference_weight : float
+        Share of the reference in [0, 1] (default 0.5; 0 = ignore it).
+    reference_sr : float, optional
+        Sample rate of a ``reference`` given as an array of samples.
 
     Returns
     -------
@@ -74,16 +87,27 @@ def score_story(
     >>> st = score_story(example_story())
     >>> len(st.cues) >= 4 and st.duration > 60
     True
+
+    Every cue leans toward a reference (here a fast cue; a WAV or MIDI path works too):
+
+    >>> import scoringkit as sk
+    >>> fast = sk.compose(sk.Emotion(0.8, 0.8), duration=10, seed=2)
+    >>> matched = score_story(example_story(), reference=fast)
+    >>> all(m.intent.tempo > c.intent.tempo for m, c in zip(matched.cues, st.cues))
+    True
     """
     from ..emotion import analyze_text, segment_story
     from ..generate import compose
-    from ..mapping import emotion_to_intent
+    from ..mapping import _check_weight, emotion_to_intent, reference_features
 
     for name, value in (("words_per_minute", words_per_minute), ("min_cue", min_cue), ("max_cue", max_cue)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
             raise InputError(f"{name} must be a positive number, got {value!r}")
     if min_cue > max_cue:
         raise InputError(f"min_cue ({min_cue}) must not exceed max_cue ({max_cue})")
+    reference_weight = _check_weight(reference_weight)
+    if reference is not None:
+        reference = reference_features(reference, sr=reference_sr)  # analysed once, used by every cue
     scenes = segment_story(text, min_words=min_words, max_words=max_words, format=format)
     emotions = analyze_text([s.text for s in scenes], backend=backend)
     cues, start = [], 0.0
@@ -94,7 +118,7 @@ def score_story(
         iterator = tqdm(iterator, total=len(scenes), desc="composing cues", unit="cue")
     timed = all(scene.start is not None for scene in scenes)  # subtitles: follow the film's clock
     for index, (scene, emotion) in iterator:
-        intent = emotion_to_intent(emotion)
+        intent = emotion_to_intent(emotion, reference=reference, reference_weight=reference_weight)
         if timed:
             start = max(start, scene.start)
             slot_end = scenes[index + 1].start if index + 1 < len(scenes) else scene.end
