@@ -25,6 +25,22 @@ emotional cues:
   and happiness (Juslin 2001).
 * **Rhythmic density**: more notes per beat raises perceived activity (Gabrielsson
   & Lindström 2010).
+* **Harmony and tension**: dissonance, diminished and augmented chords and
+  chromaticism read as unpleasant, tense or fearful; consonance as calm and pleasant
+  (Gabrielsson & Lindström 2010; Hevner 1936).
+* **Modal colour**: lydian brighter than ionian, dorian and phrygian darker, in a
+  brightness order lydian > ionian > mixolydian > dorian > aeolian > phrygian
+  (Temperley & Tan 2013, *Music Perception* 30(3)).
+* **Rhythm**: syncopation, drums and faster harmonic rhythm raise arousal; slow chord
+  changes read as calm (Gabrielsson & Lindström 2010; Juslin 2001).
+* **Dynamics over time**: crescendi build tension toward a climax, decrescendi
+  let it go (Huron 2006, *Sweet Anticipation*).
+
+On top of the linear rules and quadrant choices: :data:`CATEGORY_COLOURS` adds a
+colour for the most probable emotion category (fear: harmonic minor and clusters;
+anger: phrygian and heavier drums; ...), and :data:`STYLES` presets (film, game,
+jingle, lullaby, horror) reshape the result. Edited tables are checked by
+:func:`validate_table`, whose errors name the field and its valid range.
 
 Matching a reference track
 --------------------------
@@ -66,6 +82,8 @@ __all__ = [
     "LINEAR_RULES",
     "QUADRANT_CHOICES",
     "STYLES",
+    "CATEGORY_COLOURS",
+    "validate_table",
     "REFERENCE_WEIGHT",
     "default_table",
 ]
@@ -77,28 +95,190 @@ LINEAR_RULES = {
     "velocity": (70.0, 4.0, 34.0, 30.0, 118.0, "louder with arousal: loudness signals energy, softness tenderness or sadness"),
     "density": (1.0, 0.1, 0.6, 0.5, 2.0, "more notes per beat with arousal: busier rhythm reads as more active"),
     "articulation": (0.82, 0.0, -0.16, 0.55, 0.98, "legato at low arousal, detached at high arousal"),
+    "tension": (0.2, -0.3, 0.2, 0.0, 1.0, "more dissonance for negative, aroused states (fear, anger): dissonant "
+                "harmony reads as unpleasant and agitated"),
+    "syncopation": (0.12, 0.05, 0.3, 0.0, 0.8, "more off-beat accents with arousal: rhythmic irregularity reads as "
+                    "activity and excitement"),
+    "percussion": (0.12, 0.05, 0.6, 0.0, 1.0, "drums enter and grow with arousal (below 0.2 there are none)"),
 }
 
 #: ``quadrant -> key, harmony family and General MIDI programs per role``.
 QUADRANT_CHOICES = {
     1: {"key": "D major", "harmony": "bright",
         "instruments": {"melody": 73, "accompaniment": 0, "pad": 48, "bass": 33},
+        "scale": "ionian", "dynamics": "arch",
         "reason": "major mode and bright timbres (flute, piano, strings) for positive, energetic scenes"},
-    2: {"key": "C minor", "harmony": "tense",
+    2: {"key": "C minor", "harmony": "tense", "scale": "harmonic minor", "dynamics": "crescendo",
         "instruments": {"melody": 40, "accompaniment": 48, "pad": 61, "bass": 43},
         "reason": "minor mode with dominant tension; strings and brass for threat and anger"},
-    3: {"key": "D minor", "harmony": "lament",
+    3: {"key": "D minor", "harmony": "lament", "scale": "aeolian", "dynamics": "decrescendo",
         "instruments": {"melody": 42, "accompaniment": 0, "pad": 49, "bass": 43},
         "reason": "minor mode, descending progressions and dark timbres (cello, slow strings) for grief"},
-    4: {"key": "F major", "harmony": "pastoral",
+    4: {"key": "F major", "harmony": "pastoral", "scale": "ionian", "dynamics": "steady",
         "instruments": {"melody": 71, "accompaniment": 46, "pad": 89, "bass": 32},
         "reason": "major mode with plagal colour; soft timbres (clarinet, harp, warm pad) for calm"},
 }
 
-#: Style presets layered on top of the table: multipliers/offsets per attribute.
-STYLES = {
-    "film": {},
+#: Below this arousal each chord lasts two bars (slow harmonic rhythm reads as calm).
+SLOW_HARMONY_AROUSAL = -0.5
+
+#: Colour by the most probable emotion category (used when its probability is at least
+#: :data:`CATEGORY_MIN`): a modal scale (applied only when it fits the key's mode),
+#: offsets to the linear attributes, a dynamics curve.
+CATEGORY_COLOURS = {
+    "joy": {"scale": "lydian", "add": {"register": 2},
+            "reason": "joy: the raised fourth of lydian sounds bright and open"},
+    "surprise": {"scale": "lydian", "add": {"syncopation": 0.2, "tension": 0.1},
+                 "reason": "surprise: lydian brightness and unexpected off-beat accents"},
+    "fear": {"scale": "harmonic minor", "add": {"tension": 0.35, "register": -3}, "dynamics": "crescendo",
+             "reason": "fear: harmonic minor, chromatic neighbour notes and clusters, a growing crescendo"},
+    "anger": {"scale": "phrygian", "add": {"percussion": 0.25, "velocity": 6, "tension": 0.2},
+              "reason": "anger: the flat second of phrygian, heavier drums and accents"},
+    "disgust": {"scale": "phrygian", "add": {"tension": 0.25},
+                "reason": "disgust: phrygian's flat second and sour dissonance"},
+    "sadness": {"scale": "dorian", "add": {"tension": -0.1, "register": -2}, "dynamics": "decrescendo",
+                "reason": "sadness: dorian's bittersweet major sixth, low register, fading dynamics"},
 }
+#: Probability a category needs before its colour is applied.
+CATEGORY_MIN = 0.4
+
+#: Style presets layered on top of the table. ``scale_tempo`` multiplies the tempo,
+#: ``add`` offsets attributes, ``set`` replaces values, ``instruments`` replaces roles'
+#: General MIDI programs; everything stays clipped to the table's ranges.
+STYLES = {
+    "film": {"reason": "film: the table as it is"},
+    "game": {"scale_tempo": 1.05, "add": {"percussion": 0.2, "syncopation": 0.1}, "set": {"dynamics": "steady"},
+             "instruments": {"melody": 80, "bass": 38},
+             "reason": "game loop: steady dynamics so it can repeat, a square-wave lead and synth bass, more drive"},
+    "jingle": {"scale_tempo": 1.1, "add": {"register": 4, "velocity": 6, "syncopation": 0.2, "percussion": 0.2},
+               "set": {"dynamics": "arch"}, "instruments": {"melody": 9, "accompaniment": 0, "bass": 33},
+               "reason": "ad jingle: brisk, high, catchy off-beats, glockenspiel hook"},
+    "lullaby": {"scale_tempo": 0.7, "add": {"velocity": -18, "density": -0.4, "articulation": 0.1},
+                "set": {"percussion": 0.0, "tension": 0.0, "syncopation": 0.0, "dynamics": "decrescendo",
+                        "meter": (3, 4)},
+                "instruments": {"melody": 10, "accompaniment": 46, "pad": 89, "bass": 32},
+                "reason": "lullaby: slow 3/4 rocking, soft music box and harp, no drums, no dissonance"},
+    "horror": {"scale_tempo": 0.85, "scale": "phrygian", "add": {"tension": 0.5, "register": -6}, "set": {"mode": "minor",
+               "dynamics": "crescendo", "harmony": "tense"},
+               "instruments": {"melody": 41, "pad": 49, "bass": 43},
+               "reason": "horror: minor mode, clusters and chromatic creeping, low viola and strings, a slow swell"},
+}
+
+_LINEAR_FIELDS = ("base", "valence weight", "arousal weight", "low", "high", "reason")
+_LINEAR_LIMITS = {"tempo": (20.0, 300.0), "register": (24.0, 108.0), "velocity": (1.0, 127.0),
+                  "density": (0.125, 4.0), "articulation": (0.05, 1.0), "tension": (0.0, 1.0),
+                  "syncopation": (0.0, 1.0), "percussion": (0.0, 1.0)}
+_REQUIRED_LINEAR = ("tempo", "register", "velocity", "density", "articulation")  # the others default to 0
+_ROLES = ("melody", "accompaniment", "pad", "bass")
+
+
+def validate_table(table) -> dict:
+    """Check an edited mapping table; raise :class:`InputError` naming the bad field.
+
+    Parameters
+    ----------
+    table : dict
+        Shaped like :func:`default_table`: ``{"linear": {...}, "quadrants": {1: ..., 4: ...}}``.
+
+    Returns
+    -------
+    dict
+        The same table.
+
+    Examples
+    --------
+    >>> t = default_table()
+    >>> t["linear"]["tempo"] = (90, 0, 40, 48, 400, "too fast")
+    >>> validate_table(t)
+    Traceback (most recent call last):
+    ...
+    scoringkit.errors.InputError: table['linear']['tempo'] high must be within [20.0, 300.0], got 400
+    """
+    from .generate.rules import PROGRESSIONS
+    from .types import DYNAMIC_CURVES, SCALE_NAMES
+
+    if not isinstance(table, dict) or set(table) < {"linear", "quadrants"}:
+        raise InputError("a mapping table is a dict with 'linear' and 'quadrants' entries; start from default_table()")
+    linear = table["linear"]
+    for name in _REQUIRED_LINEAR:
+        if name not in linear:
+            raise InputError(f"table['linear'] is missing {name!r}; every one of {list(_REQUIRED_LINEAR)} is needed")
+    for name, rule in linear.items():
+        where = f"table['linear'][{name!r}]"
+        if name not in _LINEAR_LIMITS:
+            raise InputError(f"{where}: unknown attribute; the table's attributes are {list(_LINEAR_LIMITS)}")
+        if not isinstance(rule, (tuple, list)) or len(rule) != 6:
+            raise InputError(f"{where} must be (base, valence weight, arousal weight, low, high, reason)")
+        lo_limit, hi_limit = _LINEAR_LIMITS[name]
+        for field_name, value in zip(_LINEAR_FIELDS[:5], rule[:5]):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise InputError(f"{where} {field_name} must be a finite number, got {value!r}")
+        if not lo_limit <= rule[3] <= hi_limit:
+            raise InputError(f"{where} low must be within [{lo_limit}, {hi_limit}], got {rule[3]!r}")
+        if not lo_limit <= rule[4] <= hi_limit:
+            raise InputError(f"{where} high must be within [{lo_limit}, {hi_limit}], got {rule[4]!r}")
+        if rule[3] > rule[4]:
+            raise InputError(f"{where} low ({rule[3]}) must not exceed high ({rule[4]})")
+    quadrants = table["quadrants"]
+    for q in (1, 2, 3, 4):
+        if q not in quadrants:
+            raise InputError(f"table['quadrants'] is missing quadrant {q}; quadrants 1-4 are needed")
+        choice = quadrants[q]
+        where = f"table['quadrants'][{q}]"
+        for field_name in ("key", "harmony", "instruments"):
+            if field_name not in choice:
+                raise InputError(f"{where} is missing {field_name!r}")
+        _, mode = parse_key(choice["key"])
+        if choice["harmony"] not in PROGRESSIONS:
+            raise InputError(f"{where}['harmony'] must be one of {sorted(PROGRESSIONS)}, got {choice['harmony']!r}")
+        scale = choice.get("scale", "")
+        if scale and SCALE_NAMES.get(scale) != mode:
+            fits = sorted(n for n, m in SCALE_NAMES.items() if m == mode)
+            raise InputError(f"{where}['scale'] must be one of {fits} for {choice['key']!r}, got {scale!r}")
+        if choice.get("dynamics", "steady") not in DYNAMIC_CURVES:
+            raise InputError(f"{where}['dynamics'] must be one of {list(DYNAMIC_CURVES)}, got {choice['dynamics']!r}")
+        for role, program in choice["instruments"].items():
+            if role not in _ROLES:
+                raise InputError(f"{where}['instruments'] has unknown role {role!r}; roles are {list(_ROLES)}")
+            if isinstance(program, bool) or not isinstance(program, numbers.Integral) or not 0 <= program <= 127:
+                raise InputError(f"{where}['instruments'][{role!r}] must be a General MIDI program 0-127, "
+                                 f"got {program!r}")
+    return table
+
+
+def _apply_colour(values, reasons, extra, colour, mode, table):
+    """Apply a category colour or a style (``scale_tempo``, ``add``, ``set``) to the values."""
+    from .types import SCALE_NAMES
+
+    linear = table["linear"]
+    if "scale_tempo" in colour:
+        values["tempo"] *= colour["scale_tempo"]
+    for name, delta in colour.get("add", {}).items():
+        if name in values:
+            values[name] += delta
+    for name, value in colour.get("set", {}).items():
+        if name in linear:
+            values[name] = value
+        elif name in _LINEAR_LIMITS:
+            continue  # an attribute this table leaves out
+        elif name in values:
+            values[name] = value
+        else:
+            extra[name] = value
+    for name in values:
+        low, high = linear[name][3], linear[name][4]
+        values[name] = min(high, max(low, values[name]))
+    scale = colour.get("scale")
+    if scale and SCALE_NAMES[scale] == mode:
+        extra["scale"] = scale
+    if "dynamics" in colour:
+        extra["dynamics"] = colour["dynamics"]
+    touched = set(colour.get("add", {})) | set(colour.get("set", {})) | ({"tempo"} if "scale_tempo" in colour else set())
+    touched |= {"scale"} if scale else set()
+    touched |= {"dynamics"} if "dynamics" in colour else set()
+    touched |= {"instruments"} if "instruments" in colour else set()
+    for name in touched:
+        reasons[name] = (reasons.get(name, "") + "; " if reasons.get(name) else "") + colour["reason"]
 
 # -- reference matching ------------------------------------------------------------------
 #: Default share of a reference track in the intent: 0 = emotion only, 1 = reference only.
@@ -242,7 +422,10 @@ def emotion_to_intent(
     if style is not None and style not in STYLES:
         raise choice_error("style", style, STYLES)
     weight = _check_weight(reference_weight)
-    table = table or {"linear": LINEAR_RULES, "quadrants": QUADRANT_CHOICES}
+    if table is None:
+        table = {"linear": LINEAR_RULES, "quadrants": QUADRANT_CHOICES}
+    else:
+        validate_table(table)
     v, a = emotion.valence, emotion.arousal
     values, reasons = {}, {}
     for name, (base, wv, wa, low, high, reason) in table["linear"].items():
@@ -252,10 +435,38 @@ def emotion_to_intent(
     for name in ("key", "harmony", "instruments"):
         reasons[name] = choice["reason"]
     key, harmony = choice["key"], choice["harmony"]
+    instruments = dict(choice["instruments"])
+    extra = {"scale": choice.get("scale", ""), "dynamics": choice.get("dynamics", "steady")}
+    reasons["scale"] = reasons["dynamics"] = choice["reason"]
+    slow = a < SLOW_HARMONY_AROUSAL
+    reasons["harmonic_rhythm"] = ("a chord per two bars: slow harmonic change reads as calm" if slow else
+                                  "a chord per bar")
+    mode = parse_key(key)[1]
+    if emotion.probs:
+        label, p = max(emotion.probs.items(), key=lambda item: item[1])
+        if p >= CATEGORY_MIN and label in CATEGORY_COLOURS:
+            _apply_colour(values, reasons, extra, CATEGORY_COLOURS[label], mode, table)
+    if style is not None:
+        preset = STYLES[style]
+        if preset.get("set", {}).get("mode") == "minor" and mode == "major":
+            tonic = parse_key(key)[0]
+            key, harmony, mode = key_name(tonic, "minor"), "tense", "minor"
+            extra["scale"] = ""
+        _apply_colour(values, reasons, extra, preset, mode, table)
+        instruments.update(preset.get("instruments", {}))
+        harmony = extra.pop("harmony", harmony)
+        extra.pop("mode", None)
     if reference is not None:
         features = reference_features(reference, sr=reference_sr)
         if weight > 0:
+            old_mode = mode
             key, harmony = _blend_reference(features, weight, emotion, table, values, reasons, key, harmony)
+            if parse_key(key)[1] != old_mode:
+                extra["scale"] = ""  # the modal colour belonged to the other mode
+    from .types import SCALE_NAMES
+
+    if extra.get("scale") and SCALE_NAMES[extra["scale"]] != parse_key(key)[1]:
+        extra["scale"] = ""
     return MusicalIntent(
         tempo=round(values["tempo"], 1),
         key=key,
@@ -263,10 +474,17 @@ def emotion_to_intent(
         velocity=int(round(values["velocity"])),
         density=round(values["density"], 3),
         articulation=round(values["articulation"], 3),
-        instruments=dict(choice["instruments"]),
+        instruments=instruments,
+        meter=tuple(extra.get("meter", (4, 4))),
         harmony=harmony,
         emotion=emotion,
         reasons=reasons,
+        scale=extra.get("scale", ""),
+        tension=round(values.get("tension", 0.0), 3),
+        syncopation=round(values.get("syncopation", 0.0), 3),
+        percussion=round(values.get("percussion", 0.0), 3),
+        dynamics=extra.get("dynamics", "steady"),
+        harmonic_rhythm=0.5 if slow else 1.0,
     )
 
 

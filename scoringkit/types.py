@@ -71,6 +71,13 @@ PITCH_CLASS_NAMES = _SHARP_NAMES
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
+#: Modal colours and the key mode each belongs to (see :attr:`MusicalIntent.scale`).
+SCALE_NAMES = {"ionian": "major", "lydian": "major", "mixolydian": "major",
+               "aeolian": "minor", "dorian": "minor", "phrygian": "minor", "harmonic minor": "minor"}
+#: Loudness curves a cue can follow (see :attr:`MusicalIntent.dynamics`).
+DYNAMIC_CURVES = ("steady", "crescendo", "decrescendo", "arch")
+
+
 def parse_key(key: str) -> tuple[int, str]:
     """Split a key name such as ``"F# minor"`` into ``(pitch_class, mode)``.
 
@@ -288,12 +295,29 @@ class MusicalIntent:
         The emotion this intent was derived from.
     reasons : dict of str to str
         One sentence per attribute explaining why it was chosen.
+    scale : str
+        Modal colour (:data:`SCALE_NAMES`): ``"ionian"``, ``"lydian"`` or ``"mixolydian"``
+        for a major key; ``"aeolian"``, ``"dorian"``, ``"phrygian"`` or ``"harmonic minor"``
+        for a minor one. Empty (the default) means the plain scale of the key's mode.
+    tension : float
+        0-1: how much dissonance (diminished and augmented chords, chromatic neighbour
+        notes, clusters in the pad) the composer adds.
+    syncopation : float
+        0-1: how often melody rhythms and drum patterns push off the beat.
+    percussion : float
+        0-1: drum-kit intensity (below 0.2: no drums).
+    dynamics : str
+        Loudness curve over the cue (:data:`DYNAMIC_CURVES`): ``"steady"``,
+        ``"crescendo"``, ``"decrescendo"`` or ``"arch"`` (louder toward a climax at
+        two thirds, softer at the end).
+    harmonic_rhythm : float
+        Chords per bar: 1, or 0.5 (each chord held for two bars).
 
     Examples
     --------
     >>> intent = MusicalIntent(tempo=120, key="G major")
-    >>> intent.mode, intent.tonic
-    ('major', 7)
+    >>> intent.mode, intent.tonic, intent.scale_name
+    ('major', 7, 'ionian')
     """
 
     tempo: float
@@ -307,13 +331,43 @@ class MusicalIntent:
     harmony: str = "plain"
     emotion: Emotion | None = None
     reasons: dict = field(default_factory=dict)
+    scale: str = ""
+    tension: float = 0.0
+    syncopation: float = 0.0
+    percussion: float = 0.0
+    dynamics: str = "steady"
+    harmonic_rhythm: float = 1.0
 
     def __post_init__(self):
         tempo = float(self.tempo)
         if not math.isfinite(tempo) or not 20 <= tempo <= 300:
             raise InputError(f"tempo must be between 20 and 300 BPM, got {self.tempo!r}")
         self.tempo = tempo
-        parse_key(self.key)
+        _, mode = parse_key(self.key)
+        if self.scale:
+            if self.scale not in SCALE_NAMES:
+                raise InputError(f"unknown scale {self.scale!r}; choose one of {sorted(SCALE_NAMES)} (or '' for the plain "
+                                 "scale of the key)")
+            if SCALE_NAMES[self.scale] != mode:
+                fits = sorted(name for name, m in SCALE_NAMES.items() if m == mode)
+                raise InputError(f"the {self.scale} scale needs a {SCALE_NAMES[self.scale]} key, but the key is "
+                                 f"{self.key!r}; for a {mode} key use one of {fits}")
+        for name in ("tension", "syncopation", "percussion"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise InputError(f"{name} must be a number from 0 to 1, got {value!r}")
+            setattr(self, name, float(value))
+        if self.dynamics not in DYNAMIC_CURVES:
+            raise InputError(f"unknown dynamics curve {self.dynamics!r}; choose one of {list(DYNAMIC_CURVES)}")
+        if self.harmonic_rhythm not in (0.5, 1, 1.0):
+            raise InputError(f"harmonic_rhythm must be 1 (a chord per bar) or 0.5 (a chord per two bars), "
+                             f"got {self.harmonic_rhythm!r}")
+        self.harmonic_rhythm = float(self.harmonic_rhythm)
+
+    @property
+    def scale_name(self) -> str:
+        """The modal colour in use: :attr:`scale`, or ionian/aeolian for a plain major/minor key."""
+        return self.scale or ("ionian" if self.mode == "major" else "aeolian")
 
     @property
     def tonic(self) -> int:
@@ -335,10 +389,16 @@ class MusicalIntent:
             ("density", f"{self.density:.2f} notes/beat"),
             ("articulation", f"{self.articulation:.2f}"),
             ("harmony", self.harmony),
+            ("scale", self.scale_name),
+            ("tension", f"{self.tension:.2f}"),
+            ("syncopation", f"{self.syncopation:.2f}"),
+            ("percussion", f"{self.percussion:.2f}" + (" (no drums)" if self.percussion < 0.2 else "")),
+            ("dynamics", self.dynamics),
+            ("harmonic_rhythm", f"{self.harmonic_rhythm:g} chord/bar"),
             ("instruments", ", ".join(f"{r}={p}" for r, p in self.instruments.items())),
         ]
         width = max(len(value) for _, value in rows) + 2
-        return "\n".join(f"{name:<13}{value:<{width}}{self.reasons.get(name, '')}".rstrip() for name, value in rows)
+        return "\n".join(f"{name:<16}{value:<{width}}{self.reasons.get(name, '')}".rstrip() for name, value in rows)
 
 
 @dataclass

@@ -13,7 +13,15 @@ What it writes for a :class:`~scoringkit.types.MusicalIntent`:
    chord tones; it moves around the intent's register.
 4. **Bass** — chord roots, from whole notes (calm) to pulsing eighths (excited).
 5. **Accompaniment** — broken chords at low energy, block chords at high energy.
-6. **Pad** — a soft sustained chord per bar underneath.
+6. **Pad** — a soft sustained chord per bar underneath (with a semitone cluster
+   when ``tension`` is high).
+7. **Colour** — the intent's modal scale (:data:`SCALES`) for the melody, and its
+   characteristic chord (:data:`MODAL_CHORDS`); with ``tension``, diminished and
+   augmented chords and chromatic neighbour notes.
+8. **Drums** — with ``percussion`` ≥ 0.2: a ride or hi-hat pulse, kick and backbeat
+   snare, syncopated kicks with ``syncopation``, fills at phrase ends.
+9. **Dynamics** — velocities follow the intent's curve (:data:`DYNAMIC_SHAPES`),
+   e.g. a crescendo toward the end.
 
 Examples
 --------
@@ -33,14 +41,32 @@ from ..types import MusicalIntent, Note, Score, Track
 
 __all__ = ["compose_rules", "PROGRESSIONS", "CHORDS", "chord_pitch_classes", "bars_for_duration"]
 
-SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+#: Scale steps (semitones above the tonic) per mode and modal colour.
+SCALES = {
+    "major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10),
+    "ionian": (0, 2, 4, 5, 7, 9, 11), "lydian": (0, 2, 4, 6, 7, 9, 11), "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "aeolian": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10), "phrygian": (0, 1, 3, 5, 7, 8, 10),
+    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),
+}
+
+#: The chord that gives each modal colour its sound, and the chords it replaces
+#: (away from cadences): lydian's major II, mixolydian's bVII, dorian's major IV,
+#: phrygian's bII.
+MODAL_CHORDS = {
+    "lydian": ("II", ("ii", "IV")),
+    "mixolydian": ("VII", ("iii", "V")),
+    "dorian": ("IV", ("iv", "VI")),
+    "phrygian": ("bII", ("iv", "ii°", "VI")),
+}
+#: Tense substitutes: chords that replace others when ``tension`` is high.
+TENSION_CHORDS = {"major": ("vii°", "III+"), "minor": ("ii°", "vii°", "III+")}
 
 #: Roman numeral → (root in semitones above the tonic, chord quality).
 CHORDS = {
     "I": (0, "maj"), "ii": (2, "min"), "iii": (4, "min"), "IV": (5, "maj"), "V": (7, "maj"),
     "vi": (9, "min"), "vii°": (11, "dim"),
     "i": (0, "min"), "ii°": (2, "dim"), "bII": (1, "maj"), "III": (3, "maj"), "iv": (5, "min"),
-    "VI": (8, "maj"), "VII": (10, "maj"),
+    "VI": (8, "maj"), "VII": (10, "maj"), "II": (2, "maj"), "III+": (3, "aug"),
 }
 QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8)}
 
@@ -61,6 +87,18 @@ RHYTHMS = {
     2.0: [[0.5] * 8, [0.5, 0.5, 1, 0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5, 0.5, 1, 0.5, 0.5]],
 }
 CADENCE_RHYTHMS = [[2, 2], [3, 1], [4]]
+#: Syncopated one-bar rhythms (accents between the beats), used with ``syncopation``.
+SYNCOPATED = {
+    0.5: [[1.5, 2.5], [2.5, 1.5]],
+    1.0: [[1.5, 1.5, 1], [0.5, 1, 0.5, 2], [1, 1.5, 1.5]],
+    1.5: [[0.5, 1, 0.5, 1, 1], [1.5, 0.5, 1, 0.5, 0.5], [0.5, 1, 1, 0.5, 1]],
+    2.0: [[0.5, 0.5, 0.5, 1, 0.5, 0.5, 0.5], [0.75, 0.75, 0.5, 0.5, 0.75, 0.75], [0.5, 1, 0.5, 0.5, 1, 0.5]],
+}
+#: Velocity multiplier at the start, two thirds and end of a cue for each dynamics curve.
+DYNAMIC_SHAPES = {"steady": (1.0, 1.0, 1.0), "crescendo": (0.78, 0.95, 1.12), "decrescendo": (1.1, 0.92, 0.75),
+                  "arch": (0.85, 1.12, 0.88)}
+#: General MIDI drum keys used by the percussion part.
+KICK, SNARE, CLOSED_HAT, RIDE, CRASH, LOW_TOM = 36, 38, 42, 51, 49, 45
 
 
 def bars_for_duration(duration: float, tempo: float, beats_per_bar: float = 4.0) -> int:
@@ -123,6 +161,26 @@ def _plan_harmony(n_bars, harmony, rng, tonic_numeral):
     return chords
 
 
+def _colour_harmony(numerals, scale_name, tension, rng):
+    """Swap in the mode's characteristic chord and, with tension, diminished/augmented chords.
+
+    Cadences (the last two bars and each phrase's last bar) are left alone, so phrases
+    still close clearly.
+    """
+    out = list(numerals)
+    protected = {len(out) - 1, len(out) - 2} | {i for i in range(len(out)) if i % 4 == 3}
+    modal = MODAL_CHORDS.get(scale_name)
+    minor = SCALES[scale_name][2] == 3
+    for i, numeral in enumerate(out):
+        if i in protected:
+            continue
+        if modal and numeral in modal[1]:
+            out[i] = modal[0]
+        elif tension > 0.35 and numeral not in ("I", "i") and rng.random() < tension * 0.6:
+            out[i] = rng.choice(TENSION_CHORDS["minor" if minor else "major"])
+    return out
+
+
 def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 0) -> Score:
     """Compose a cue for ``intent`` lasting ``duration`` seconds (rounded to whole bars).
 
@@ -152,8 +210,18 @@ def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 
     beats_per_bar = intent.meter[0] * 4.0 / intent.meter[1]
     n_bars = bars_for_duration(duration, intent.tempo, beats_per_bar)
     tonic, mode = intent.tonic, intent.mode
-    scale = [(tonic + step) % 12 for step in SCALES[mode]]
-    numerals = _plan_harmony(n_bars, intent.harmony, rng, "I" if mode == "major" else "i")
+    scale_name = intent.scale_name
+    scale = [(tonic + step) % 12 for step in SCALES[scale_name]]
+    tonic_numeral = "I" if mode == "major" else "i"
+    if intent.harmonic_rhythm == 0.5:  # each planned chord held for two bars
+        numerals = [n for n in _plan_harmony((n_bars + 1) // 2, intent.harmony, rng, tonic_numeral) for _ in (0, 1)]
+        numerals = numerals[:n_bars]
+        numerals[-1] = tonic_numeral
+        if n_bars >= 3:
+            numerals[-2] = "V"
+    else:
+        numerals = _plan_harmony(n_bars, intent.harmony, rng, tonic_numeral)
+    numerals = _colour_harmony(numerals, scale_name, intent.tension, rng)
     chords = [chord_pitch_classes(n, tonic) for n in numerals]
 
     melody = _melody(intent, chords, scale, beats_per_bar, rng)
@@ -167,7 +235,59 @@ def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 
         tracks.append(Track("pad", roles["pad"], _pad(intent, chords, beats_per_bar)))
     if "bass" in roles:
         tracks.append(Track("bass", roles["bass"], _bass(intent, chords, beats_per_bar)))
+    if intent.percussion >= 0.2:
+        tracks.append(Track("drums", 0, _drums(intent, n_bars, beats_per_bar, rng), is_drum=True))
+    _shape_dynamics(tracks, intent.dynamics, n_bars * beats_per_bar)
     return Score(tracks, tempo=intent.tempo, key=intent.key, meter=intent.meter)
+
+
+def _shape_dynamics(tracks, curve, total_beats):
+    """Scale velocities along the cue by the curve in :data:`DYNAMIC_SHAPES` (piecewise linear)."""
+    start, peak, end = DYNAMIC_SHAPES[curve]
+    if start == peak == end:
+        return
+    turn = total_beats * 2 / 3
+    for track in tracks:
+        for note in track.notes:
+            t = note.start
+            factor = start + (peak - start) * t / turn if t < turn else peak + (end - peak) * (t - turn) / (total_beats - turn)
+            note.velocity = max(1, min(127, int(round(note.velocity * factor))))
+
+
+def _drums(intent, n_bars, beats_per_bar, rng):
+    """A kit part: ride/hat pulse, kick and snare backbeat, fills at phrase ends; busier with percussion."""
+    level, sync = intent.percussion, intent.syncopation
+    base = max(30, min(120, int(intent.velocity * (0.55 + 0.4 * level))))
+    notes = []
+    beats = int(beats_per_bar)
+    for bar in range(n_bars):
+        start = bar * beats_per_bar
+        last = bar == n_bars - 1
+        if bar % 8 == 0 and level >= 0.5:
+            notes.append(Note(CRASH, start, 1.0, base + 8))
+        cymbal = CLOSED_HAT if level >= 0.4 else RIDE
+        step = 0.5 if level >= 0.45 else 1.0
+        for k in range(int(beats_per_bar / step)):
+            accent = 8 if (k * step) % 1 == 0 else 0
+            notes.append(Note(cymbal, start + k * step, step * 0.9, base - 18 + accent))
+        if last:
+            notes.append(Note(KICK, start, 1.0, base + 6))
+            if level >= 0.5:
+                notes.append(Note(CRASH, start, 1.0, base + 6))
+            continue
+        kicks = [0.0] + ([beats_per_bar / 2] if beats >= 4 else [])
+        if sync > 0.3 and rng.random() < sync:
+            kicks.append(1.5 if beats >= 3 else 0.5)
+        if level >= 0.7:
+            kicks.append(2.5 if beats >= 4 else 1.5)
+        notes += [Note(KICK, start + b, 0.5, base + 4) for b in sorted(set(kicks)) if b < beats_per_bar]
+        if level >= 0.35 and beats >= 2:
+            backbeats = range(1, beats, 2) if beats % 2 == 0 else [beats - 1]
+            notes += [Note(SNARE, start + b, 0.5, base) for b in backbeats]
+        if level >= 0.6 and bar % 4 == 3:  # fill into the next phrase
+            notes += [Note(LOW_TOM if i % 2 else SNARE, start + beats_per_bar - 1 + i * 0.25, 0.25, base - 6 + 3 * i)
+                      for i in range(4)]
+    return notes
 
 
 def _rhythm_bank(density):
@@ -193,6 +313,9 @@ def _fit_rhythm(pattern, beats_per_bar):
 
 def _melody(intent, chords, scale, beats_per_bar, rng):
     bank = _rhythm_bank(intent.density)
+    if intent.syncopation > 0 and rng.random() < intent.syncopation:
+        level = min(SYNCOPATED, key=lambda d: abs(d - intent.density))
+        bank = SYNCOPATED[level]
     motif_a = _fit_rhythm(rng.choice(bank), beats_per_bar)
     motif_b = _fit_rhythm(rng.choice(bank), beats_per_bar)
     contour = [rng.choice((-2, -1, -1, 1, 1, 2)) for _ in range(12)]
@@ -228,7 +351,14 @@ def _melody(intent, chords, scale, beats_per_bar, rng):
             accent = 6 if onset == 0 else (2 if strong else 0)
             arc = 6 if position in (1, 2) else (-4 if phrase_end else 0)
             velocity = intent.velocity + accent + arc + rng.randint(-3, 3)
-            notes.append(Note(pitch, bar_start + onset, length * intent.articulation, velocity))
+            if (intent.tension > 0.45 and not strong and length >= 0.5 and not phrase_end
+                    and rng.random() < intent.tension * 0.5):
+                # a chromatic lower neighbour leaning into the note: the sound of unease
+                lean = min(0.25, length / 2)
+                notes.append(Note(pitch - 1, bar_start + onset, lean * 0.95, velocity - 4))
+                notes.append(Note(pitch, bar_start + onset + lean, (length - lean) * intent.articulation, velocity))
+            else:
+                notes.append(Note(pitch, bar_start + onset, length * intent.articulation, velocity))
             previous = pitch
             onset += length
     return notes
@@ -280,7 +410,10 @@ def _pad(intent, chords, beats_per_bar):
     velocity = max(20, intent.velocity - 28)
     notes = []
     for bar, chord in enumerate(chords):
-        for p in _voicing(chord, 53, 72):
+        voicing = _voicing(chord, 53, 72)
+        if intent.tension > 0.6 and bar < len(chords) - 1:  # a semitone cluster above the root
+            voicing = sorted(set(voicing + [voicing[0] + 1]))
+        for p in voicing:
             notes.append(Note(p, bar * beats_per_bar, beats_per_bar, velocity))
     return notes
 
