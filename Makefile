@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_text_emotion.py
+	$(BIN)/python benchmarks/bench_fuse.py
 
 clean:
 	rm -rf $(VENV) out notebooks/quickstart_out .pytest_cache

@@ -32,7 +32,7 @@ _EXPORTS = {
     "emotion_arc": "emotion.arc", "change_points": "emotion.arc", "EmotionArc": "emotion.arc",
     "audio_features": "extract", "AudioFeatures": "extract",
     "symbolic_features": "extract", "SymbolicFeatures": "extract",
-    "music_emotion": "fuse", "emotion_to_intent": "mapping",
+    "music_emotion": "fuse", "emotion_match": "fuse", "emotion_to_intent": "mapping",
     "compose": "generate",
     "score_story": "generate.soundtrack",
     "render": "synth",

@@ -5,7 +5,9 @@
     scoringkit score STORY.txt -o OUT/ [--force]        story -> soundtrack files
         [--reference TRACK.wav|.mid] [--reference-weight 0.5]   ... scored like a reference track
     scoringkit emotion "some text" [--json]            text -> valence, arousal, categories
+        [--transition pivot|crossfade|cut] [--crossfade 1.5]    ... how cues hand over
     scoringkit compose --valence V --arousal A -o OUT.mid [--wav OUT.wav] [--force]
+        [--loop]                                        ... a seamless loop for games
     scoringkit features AUDIO_OR_MIDI [--json]          tempo, key, loudness, ... of a file
 
 Errors in the input print one line starting with ``error:`` and exit with code 2;
@@ -49,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--reference-weight", type=float, default=REFERENCE_WEIGHT, metavar="W",
                        help="share of the reference, 0 (emotion only) to 1 (reference only) "
                             f"(default: {REFERENCE_WEIGHT:g})")
+    score.add_argument("--transition", default="pivot", metavar="NAME",
+                       help="how each cue hands over to the next: pivot (modulate through a shared chord and ramp "
+                            "the tempo, in the notes), crossfade (overlap the audio with equal-power fades) "
+                            "or cut (default: pivot)")
+    score.add_argument("--crossfade", type=float, metavar="SECONDS",
+                       help="fade length for --transition crossfade (default: 1.5)")
     score.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
     emotion = sub.add_parser("emotion", help="print the emotion of a text")
@@ -65,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--generator", default="rules", help="music generator (default: rules)")
     compose.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     compose.add_argument("--force", action="store_true", help="replace existing output files")
+    compose.add_argument("--loop", action="store_true",
+                         help="write a loopable cue for games: the last bar leads back to the first, and the WAV "
+                              "is exactly the bars' length with the release tail wrapped onto the start")
+    compose.add_argument("--synth", default="auto", help="auto, tinysoundfont or numpy (default: auto)")
+    compose.add_argument("--sr", type=int, default=44100, help="sample rate of the WAV (default: 44100)")
 
     features = sub.add_parser("features", help="print tempo, key, loudness and more of an audio or MIDI file")
     features.add_argument("file", help="audio (WAV, FLAC, OGG, MP3, AIFF, ...) or MIDI (.mid) file")
@@ -83,7 +96,8 @@ def _score(args) -> int:
     check_writable([out / name for name in SOUNDTRACK_FILES.values()], overwrite=args.force)
     soundtrack = score_story(text, backend=args.backend, generator=args.generator, seed=args.seed,
                              words_per_minute=args.wpm, progress=not args.quiet,
-                             reference=args.reference, reference_weight=args.reference_weight)
+                             reference=args.reference, reference_weight=args.reference_weight,
+                             transition=args.transition, crossfade=args.crossfade)
     paths = soundtrack.write(out, overwrite=args.force, sr=args.sr, synth=args.synth, progress=not args.quiet)
     if not args.quiet:
         for cue in soundtrack.cues:
@@ -117,14 +131,23 @@ def _compose(args) -> int:
 
     targets = [Path(args.out)] + ([Path(args.wav)] if args.wav else [])
     check_writable(targets, overwrite=args.force)
-    score = compose(Emotion(args.valence, args.arousal), generator=args.generator, duration=args.duration, seed=args.seed)
+    score = compose(Emotion(args.valence, args.arousal), generator=args.generator, duration=args.duration,
+                    seed=args.seed, loop=args.loop)
     score.to_midi(args.out, overwrite=args.force)
     print(f"wrote {args.out}  ({score.duration:.1f} s, {score.tempo:g} BPM, {score.key})")
     if args.wav:
-        from .synth import render
+        if args.loop:
+            from .generate.transitions import loop_beats, render_loop
 
-        write_wav(args.wav, render(score), overwrite=args.force)
-        print(f"wrote {args.wav}")
+            audio = render_loop(score, sr=args.sr, synth=args.synth)
+            bars = loop_beats(score) / score.beats_per_bar
+            note = f"  (loop: {bars:g} bars = {len(audio)} samples at {args.sr} Hz, tail wrapped onto the start)"
+        else:
+            from .synth import render
+
+            audio, note = render(score, sr=args.sr, synth=args.synth), ""
+        write_wav(args.wav, audio, sr=args.sr, overwrite=args.force)
+        print(f"wrote {args.wav}{note}")
     return 0
 
 

@@ -476,5 +476,7 @@ def _write_cue_sheet(soundtrack, rows, paths, sr, overwrite):
         writer.writerows(rows)
 
     atomic_write(paths["csv"], fill_csv, overwrite=overwrite, binary=False)
-    sheet = {"title": soundtrack.title, "duration": round(soundtrack.duration, 3), "sample_rate": sr, "cues": rows}
+    sheet = {"title": soundtrack.title, "duration": round(soundtrack.duration, 3), "sample_rate": sr,
+             "transition": getattr(soundtrack, "transition", "cut"), "crossfade": getattr(soundtrack, "crossfade", 0.0),
+             "cues": rows}
     atomic_write(paths["json"], lambda f: json.dump(sheet, f, indent=2, ensure_ascii=False), overwrite=overwrite, binary=False)

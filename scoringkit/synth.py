@@ -30,7 +30,7 @@ from functools import lru_cache
 from .errors import InputError, RenderError, choice_error
 from .types import Score
 
-__all__ = ["render", "SYNTHS", "default_soundfont", "available_synths"]
+__all__ = ["render", "SYNTHS", "default_soundfont", "available_synths", "click_track", "mix_clicks"]
 
 SYNTHS = ("auto", "tinysoundfont", "numpy")
 #: Seconds rendered after the last note ends, for releases and reverb tails.
@@ -78,7 +78,7 @@ def _events(score: Score):
     return events
 
 
-def render(score: Score, *, sr: int = 44100, synth: str = "auto", soundfont=None):
+def render(score: Score, *, sr: int = 44100, synth: str = "auto", soundfont=None, tail: float = TAIL_SECONDS):
     """Synthesise a score to mono audio.
 
     Parameters
@@ -90,6 +90,9 @@ def render(score: Score, *, sr: int = 44100, synth: str = "auto", soundfont=None
         ``"auto"``, ``"tinysoundfont"`` or ``"numpy"``.
     soundfont : str or Path, optional
         A ``.sf2`` file for tinysoundfont; default :func:`default_soundfont`.
+    tail : float
+        Seconds rendered after the last note ends, for releases (default
+        :data:`TAIL_SECONDS`, 1.5; 0-60).
 
     Returns
     -------
@@ -114,7 +117,9 @@ def render(score: Score, *, sr: int = 44100, synth: str = "auto", soundfont=None
         raise choice_error("synth", synth, SYNTHS)
     if synth == "auto":
         synth = available_synths()[0]
-    n_samples = max(1, int(math.ceil((score.duration + TAIL_SECONDS) * sr))) if score.n_notes else 1
+    if isinstance(tail, bool) or not isinstance(tail, (int, float, np.integer, np.floating)) or not 0 <= tail <= 60:
+        raise InputError(f"tail must be a number of seconds between 0 and 60, got {tail!r}")
+    n_samples = max(1, int(math.ceil((score.duration + tail) * sr))) if score.n_notes else 1
     events = _events(score)
     if synth == "tinysoundfont":
         audio = _render_tinysoundfont(events, n_samples, sr, soundfont)
@@ -245,3 +250,166 @@ def _drum(pitch, sr, rng):
     t = np.arange(int(0.12 * sr)) / sr  # hats, cymbals, everything else: short bright noise
     noise = rng.uniform(-1, 1, t.size)
     return np.diff(noise, prepend=0.0) * np.exp(-t * 40) * 0.5
+
+
+# -- a click track: hear where the beats are -------------------------------------------------
+#: Length in seconds of one click of :func:`click_track`.
+CLICK_SECONDS = 0.04
+
+
+def _check_sr(sr) -> int:
+    import numpy as np
+
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 192000:
+        raise InputError(f"sr must be an integer sample rate between 8000 and 192000 Hz, got {sr!r}")
+    return int(sr)
+
+
+def _check_beats(beats):
+    import numpy as np
+
+    try:
+        times = np.asarray(beats, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"beats must be a list or array of times in seconds (e.g. features.beats), not {type(beats).__name__}"
+        ) from None
+    if times.ndim != 1:
+        raise InputError(f"beats must be one-dimensional (times in seconds), got shape {times.shape}")
+    if not np.isfinite(times).all():
+        raise InputError("beats contain NaN or infinite times; give finite times in seconds")
+    if (times < 0).any():
+        raise InputError(f"beat times must be >= 0 s, got {float(times.min()):g}")
+    return times
+
+
+def click_track(beats, duration: float, *, sr: int = 44100, level: float = 0.5, frequency: float = 1000.0,
+                accent: int | None = None):
+    """A metronome: one short click at each beat time, silence in between.
+
+    Each click is a sine burst of ``frequency`` Hz, 40 ms long, with a 1 ms fade-in and an
+    exponential decay (time constant 6 ms), so it is short enough to mark the beat without
+    hiding the music. Mix it under a clip with :func:`mix_clicks` to *hear* whether a beat
+    tracker (:func:`scoringkit.extract.audio_features`, ``.beats``) found the pulse.
+
+    Parameters
+    ----------
+    beats : array_like of float, shape (n_beats,)
+        Beat times in seconds (``features.beats``); times at or after ``duration`` are skipped.
+    duration : float
+        Length of the result in seconds (> 0).
+    sr : int
+        Sample rate in Hz (8,000-192,000).
+    level : float
+        Peak amplitude of a click, in (0, 1].
+    frequency : float
+        Pitch of a click in Hz (20 Hz up to ``sr / 2``).
+    accent : int, optional
+        Every ``accent``-th beat, starting with the first, clicks an octave higher
+        (e.g. ``4`` for bars of four beats). Default: all clicks alike.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(round(duration * sr),)``, peak ``level`` (or 0 without beats).
+
+    Raises
+    ------
+    InputError
+        Beats that are not finite times >= 0; a duration, rate, level, frequency or accent
+        out of range.
+
+    Examples
+    --------
+    >>> clicks = click_track([0.0, 0.5, 1.0], 1.5, sr=8000)
+    >>> clicks.shape, clicks.dtype
+    ((12000,), dtype('float32'))
+    >>> [round(float(abs(clicks[i:i + 320]).max()), 2) for i in (0, 4000, 8000)]   # a click at each beat
+    [0.5, 0.5, 0.5]
+    >>> float(abs(clicks[1000:3900]).max())                                          # silence between
+    0.0
+    """
+    import numpy as np
+
+    sr = _check_sr(sr)
+    times = _check_beats(beats)
+    if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(duration) or duration <= 0:
+        raise InputError(f"duration must be a positive number of seconds, got {duration!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level <= 1:
+        raise InputError(f"level is the click's peak amplitude and must be in (0, 1], got {level!r}")
+    if isinstance(frequency, bool) or not isinstance(frequency, (int, float, np.floating)) \
+            or not 20 <= frequency < sr / 2:
+        raise InputError(f"frequency must be between 20 Hz and sr / 2 = {sr / 2:g} Hz, got {frequency!r}")
+    if accent is not None and (isinstance(accent, bool) or not isinstance(accent, (int, np.integer)) or accent < 1):
+        raise InputError(f"accent must be a whole number of beats >= 1 (e.g. 4), or None, got {accent!r}")
+    n = int(round(float(duration) * sr))
+    out = np.zeros(n, dtype=np.float32)
+    t = np.arange(int(CLICK_SECONDS * sr)) / sr
+    envelope = np.minimum(1.0, t / 0.001) * np.exp(-t / 0.006)
+    clicks = {}
+    for pitch in (frequency, 2 * frequency):
+        if pitch < sr / 2:
+            burst = np.sin(2 * np.pi * pitch * t) * envelope
+            clicks[pitch] = (level * burst / np.abs(burst).max()).astype(np.float32)
+    for i, time in enumerate(times):
+        start = int(round(time * sr))
+        if start >= n:
+            continue
+        accented = accent is not None and i % accent == 0 and 2 * frequency in clicks
+        click = clicks[2 * frequency if accented else frequency]
+        end = min(n, start + len(click))
+        out[start:end] += click[: end - start]
+    np.clip(out, -1.0, 1.0, out=out)
+    return out
+
+
+def mix_clicks(audio, beats, *, sr: int, level: float = 0.5, **options):
+    """Mix a :func:`click_track` on ``beats`` under mono audio: hear the beat grid.
+
+    The clicks are added at ``level`` on top of the audio; the sum is scaled down (never
+    up) only if it would peak above 0.98, as :func:`render` does, so the mix never clips.
+
+    Parameters
+    ----------
+    audio : array_like of float, shape (n_samples,)
+        Mono samples, e.g. from :func:`scoringkit.render`.
+    beats : array_like of float
+        Beat times in seconds (``features.beats``).
+    sr : int
+        Sample rate of ``audio`` in Hz.
+    level : float
+        Peak amplitude of a click, in (0, 1].
+    **options
+        ``frequency=`` and ``accent=`` of :func:`click_track`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the same length as ``audio``, finite, peak ≤ 0.98 where the sum would
+        have exceeded it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> audio = np.full(8000, 0.25, dtype=np.float32)
+    >>> mixed = mix_clicks(audio, [0.5], sr=8000)
+    >>> mixed.shape, float(mixed[0]), round(float(mixed[4000:4100].max()), 2) > 0.25
+    ((8000,), 0.25, True)
+    """
+    import numpy as np
+
+    try:
+        samples = np.asarray(audio, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"audio must be an array of samples, not {type(audio).__name__}") from None
+    if samples.ndim != 1 or samples.size == 0:
+        raise InputError(f"mix_clicks needs mono audio of shape (n_samples,), got shape {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise InputError("the audio has NaN or infinite samples; clean it with numpy.nan_to_num(audio) first")
+    sr = _check_sr(sr)
+    mixed = samples + click_track(beats, samples.size / sr, sr=sr, level=level, **options)[: samples.size]
+    peak = float(np.max(np.abs(mixed)))
+    if peak > PEAK_LIMIT:
+        mixed *= PEAK_LIMIT / peak
+    return mixed.astype(np.float32, copy=False)

@@ -671,6 +671,8 @@ class Cue:
         Where the cue sits in the soundtrack, in seconds.
     generator : str
         Name of the generator that composed it.
+    leitmotif : str, optional
+        Whose theme the cue states (see :mod:`scoringkit.generate.leitmotif`).
     """
 
     index: int
@@ -681,6 +683,7 @@ class Cue:
     start: float
     end: float
     generator: str = "rules"
+    leitmotif: str | None = None
 
     @property
     def duration(self) -> float:
@@ -702,6 +705,7 @@ class Cue:
             "key": self.intent.key,
             "mode": self.intent.mode,
             "generator": self.generator,
+            "leitmotif": self.leitmotif or "",
         }
 
 
@@ -711,6 +715,19 @@ class Soundtrack:
     Built by :func:`scoringkit.score_story`. The combined :attr:`score` has one track
     per role with program changes and a tempo/key map at each cue boundary.
 
+    Parameters
+    ----------
+    cues : list of Cue
+    score : Score
+        The cues joined on one timeline (:func:`scoringkit.generate.soundtrack.assemble`).
+    title : str
+    transition : str
+        How the cues were joined (``"pivot"``, ``"crossfade"`` or ``"cut"``, see
+        :mod:`scoringkit.generate.transitions`); reported in ``cues.json``.
+    crossfade : float
+        Seconds of equal-power crossfade between cues in :meth:`render`; 0 (default)
+        renders :attr:`score` in one pass.
+
     Examples
     --------
     >>> import scoringkit as sk
@@ -719,10 +736,13 @@ class Soundtrack:
     (1, True)
     """
 
-    def __init__(self, cues: list, score: Score, *, title: str = "soundtrack"):
+    def __init__(self, cues: list, score: Score, *, title: str = "soundtrack", transition: str = "cut",
+                 crossfade: float = 0.0):
         self.cues = list(cues)
         self.score = score
         self.title = title
+        self.transition = transition
+        self.crossfade = float(crossfade)
         self._audio: dict = {}
 
     @property
@@ -731,12 +751,23 @@ class Soundtrack:
         return max((c.end for c in self.cues), default=0.0)
 
     def render(self, *, sr: int = 44100, synth: str = "auto"):
-        """Audio of the whole soundtrack (float32, mono, peak ≤ 1); cached per ``(sr, synth)``."""
+        """Audio of the whole soundtrack (float32, mono, peak ≤ 1); cached per ``(sr, synth)``.
+
+        With :attr:`crossfade` > 0 each cue is rendered on its own and mixed with
+        equal-power crossfades (:func:`scoringkit.generate.transitions.crossfade_render`);
+        otherwise the combined :attr:`score` is rendered in one pass.
+        """
         from .synth import render
 
-        if (sr, synth) not in self._audio:
-            self._audio[(sr, synth)] = render(self.score, sr=sr, synth=synth)
-        return self._audio[(sr, synth)]
+        key = (sr, synth, self.crossfade)
+        if key not in self._audio:
+            if self.crossfade > 0 and len(self.cues) > 1:
+                from .generate.transitions import crossfade_render
+
+                self._audio[key] = crossfade_render(self.cues, seconds=self.crossfade, sr=sr, synth=synth)
+            else:
+                self._audio[key] = render(self.score, sr=sr, synth=synth)
+        return self._audio[key]
 
     def cue_sheet(self) -> list[dict]:
         """One plain-data row per cue (what ``cues.csv`` and ``cues.json`` hold)."""

@@ -6,9 +6,12 @@
 * :func:`symbolic_features` (:mod:`scoringkit.extract.symbolic`): note density,
   pitch, velocity, articulation, key, polyphony and tempo of a :class:`~scoringkit.Score`
   or a MIDI file.
+* :func:`load_audio` (:mod:`scoringkit.extract.load`): a file, its bytes or an array as
+  mono samples at one rate, to play or plot.
 
-Both return a dataclass with ``.summary()`` (named statistics) and ``.vector()`` (the
-same numbers as a fixed-length array) for models such as the music-emotion estimator.
+The two feature functions return a dataclass with ``.summary()`` (named statistics) and
+``.vector()`` (the same numbers as a fixed-length array) for models such as the
+music-emotion estimator.
 Nothing heavy is imported until a function runs.
 
 Examples
@@ -21,11 +24,13 @@ Examples
 """
 
 from .audio import FEATURE_NAMES, AudioFeatures, audio_features, estimate_key, estimate_tempo
+from .load import load_audio
 from .symbolic import SYMBOLIC_FEATURE_NAMES, SymbolicFeatures, symbolic_features
 
 __all__ = [
     "AudioFeatures",
     "audio_features",
+    "load_audio",
     "SymbolicFeatures",
     "symbolic_features",
     "estimate_key",

@@ -45,8 +45,8 @@ from pathlib import Path
 from ..errors import InputError, ModelError
 from ..types import Emotion, Score
 
-__all__ = ["music_emotion", "quadrant_probabilities", "MusicEmotionModel", "load_model", "audio_model_features",
-           "MODEL_FILES"]
+__all__ = ["music_emotion", "quadrant_probabilities", "emotion_from_probabilities", "MusicEmotionModel", "load_model",
+           "audio_model_features", "MODEL_FILES"]
 
 #: Shipped model files (in ``scoringkit/assets/models``) per kind.
 MODEL_FILES = {"symbolic": "music_emotion_symbolic.json", "audio": "music_emotion_audio.json"}
@@ -241,11 +241,28 @@ def music_emotion(music, *, sr=None, model=None) -> Emotion:
     (4, 'music:symbolic')
     """
     kind, _ = _classify(music)
-    p = quadrant_probabilities(music, sr=sr, model=model)
-    valence = float(p[0] + p[3] - p[1] - p[2])
-    arousal = float(p[0] + p[1] - p[2] - p[3])
+    return emotion_from_probabilities(quadrant_probabilities(music, sr=sr, model=model), source=f"music:{kind}")
+
+
+def emotion_from_probabilities(p, *, source: str = "") -> Emotion:
+    """The point on the valence/arousal plane that quadrant probabilities ``p1..p4`` stand for.
+
+    ``valence = p1 + p4 - p2 - p3`` and ``arousal = p1 + p2 - p3 - p4`` (the expectation
+    of the quadrant corners ``(±1, ±1)``), as :func:`music_emotion` reports them.
+
+    Examples
+    --------
+    >>> e = emotion_from_probabilities([0.1, 0.0, 0.2, 0.7])
+    >>> round(e.valence, 2), round(e.arousal, 2), e.quadrant
+    (0.6, -0.8, 4)
+    """
+    p = [float(v) for v in p]
+    if len(p) != 4:
+        raise InputError(f"quadrant probabilities come as 4 numbers (Q1..Q4), got {len(p)}")
+    valence = p[0] + p[3] - p[1] - p[2]
+    arousal = p[0] + p[1] - p[2] - p[3]
     clip = lambda v: max(-1.0, min(1.0, v))  # noqa: E731 - rounding can step past 1 by 1e-16
-    return Emotion(clip(valence), clip(arousal), source=f"music:{kind}")
+    return Emotion(clip(valence), clip(arousal), source=source)
 
 
 def _classify(music):

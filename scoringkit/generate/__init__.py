@@ -24,7 +24,8 @@ GENERATORS = ("rules",)
 MAX_CUE_SECONDS = 3600.0
 
 
-def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20.0, seed: int = 0) -> Score:
+def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20.0, seed: int = 0,
+            candidates: int = 1, loop: bool = False) -> Score:
     """Write music for an emotion (or a ready :class:`~scoringkit.types.MusicalIntent`).
 
     Parameters
@@ -39,6 +40,18 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
         Seconds, > 0 and ≤ 3600; the result is rounded to whole bars.
     seed : int
         Same inputs and seed → same music.
+    candidates : int
+        Reranking (:func:`scoringkit.fuse.rerank`): compose this many candidates with
+        seeds ``seed, seed + 1, ...`` and keep the one whose
+        :func:`scoringkit.emotion_match` with the target emotion (the Emotion given, or
+        ``intent.emotion``) is highest. 1 (default) composes once, exactly as without
+        reranking; each extra candidate costs one more composition and one music-emotion
+        estimate (about 40 ms for a 20 s cue).
+    loop : bool
+        Write a loopable cue for games (:func:`scoringkit.generate.transitions.loop_cue`):
+        the last bar turns back toward the first (pre-dominant, then V of the opening
+        chord), the accompaniment keeps going and there is no final ritardando. Render it
+        seamlessly with :func:`scoringkit.generate.transitions.render_loop`.
 
     Returns
     -------
@@ -49,6 +62,19 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
     >>> import scoringkit as sk
     >>> s = sk.compose(sk.Emotion(0.8, 0.7), duration=10)
     >>> abs(s.duration - 10) < 60 / s.tempo * 4
+    True
+
+    Best of 4 by emotion match:
+
+    >>> sad = sk.Emotion(-0.7, -0.5)
+    >>> sk.music_emotion(sk.compose(sad, duration=10, candidates=4)).quadrant
+    3
+
+    A loop for a game level: the last bar leads back to the first.
+
+    >>> from scoringkit.generate.transitions import loop_beats, render_loop
+    >>> loop = sk.compose(sk.Emotion(0.6, 0.6), duration=8, loop=True)
+    >>> len(render_loop(loop, sr=8000, synth="numpy")) == round(loop.seconds_at(loop_beats(loop)) * 8000)
     True
     """
     if isinstance(emotion_or_intent, Emotion):
@@ -69,6 +95,26 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
         raise InputError(f"duration must be a number of seconds in (0, {MAX_CUE_SECONDS:g}], got {duration!r}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise InputError(f"seed must be an integer, got {seed!r}")
+    if not isinstance(loop, bool):
+        raise InputError(f"loop must be True or False, got {loop!r}")
+    from ..fuse.rerank import check_candidates
+
+    candidates = check_candidates(candidates)
+    if candidates > 1 and intent.emotion is None:
+        raise InputError("candidates > 1 reranks by emotion match, but this MusicalIntent carries no emotion; "
+                         "pass an Emotion, build the intent with emotion_to_intent, or set intent.emotion")
     from .rules import compose_rules
 
-    return compose_rules(intent, duration=float(duration), seed=int(seed))
+    def make(candidate_seed):
+        score = compose_rules(intent, duration=float(duration), seed=candidate_seed)
+        if loop:
+            from .transitions import loop_cue
+
+            score = loop_cue(score)
+        return score
+
+    if candidates == 1:
+        return make(int(seed))
+    from ..fuse.rerank import rerank
+
+    return rerank(make, intent.emotion, candidates, seed=int(seed)).best
