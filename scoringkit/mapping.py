@@ -474,10 +474,12 @@ def emotion_to_intent(
             key, harmony = _blend_reference(features, weight, emotion, table, values, reasons, key, harmony)
             if parse_key(key)[1] != old_mode:
                 extra["scale"] = ""  # the modal colour belonged to the other mode
+                reasons["scale"] = f"the plain {parse_key(key)[1]} scale of the reference's key"
     from .types import SCALE_NAMES
 
     if extra.get("scale") and SCALE_NAMES[extra["scale"]] != parse_key(key)[1]:
         extra["scale"] = ""
+        reasons["scale"] = f"the plain {parse_key(key)[1]} scale of the key"
     return MusicalIntent(
         tempo=round(values["tempo"], 1),
         key=key,

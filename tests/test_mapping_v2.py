@@ -161,3 +161,10 @@ def test_quadrants_are_recognised_by_the_music_emotion_model():
     heard = [sk.music_emotion(sk.compose(sk.Emotion(*points[q]), duration=20, seed=s)).quadrant == q
              for q in points for s in range(3)]
     assert sum(heard) >= 11
+
+
+def test_reference_mode_flip_explains_the_scale():
+    track = sk.compose(sk.Emotion(0.8, 0.8), duration=10, seed=2)
+    intent = emotion_to_intent(sk.Emotion(-0.7, -0.6), reference=track)
+    assert intent.mode == "major" and intent.scale_name == "ionian"
+    assert "major" in intent.reasons["scale"] and "minor mode" not in intent.reasons["scale"]
