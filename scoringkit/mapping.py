@@ -356,7 +356,9 @@ def emotion_to_intent(
     Parameters
     ----------
     emotion : Emotion
-        The target emotion (valence and arousal are used; categories do not change v1).
+        The target emotion: valence and arousal drive the table; when ``probs`` name a
+        category with probability ≥ :data:`CATEGORY_MIN`, its colour from
+        :data:`CATEGORY_COLOURS` is added (fear: harmonic minor and tension, ...).
     reference : path, ndarray, Score, AudioFeatures or SymbolicFeatures, optional
         A track to score "like": an audio file (WAV, FLAC, MP3, ...), a MIDI file
         (``.mid``, ``.midi``, ``.smf``, ``.kar``), samples (with ``reference_sr``), a

@@ -200,3 +200,11 @@ def test_shipped_symbolic_model_reproduces_its_test_figure():
     scores = fuse_train.evaluate(model, X, [c.quadrant for c in clips], names)
     assert scores["accuracy"] == pytest.approx(model.meta["test"]["accuracy"])
     assert scores["arousal_accuracy"] >= 0.85
+
+
+def test_ensemble_render_rows_match_piano_rows(tmp_path):
+    path = tmp_path / "Q1_song_0.mid"
+    sk.compose(sk.Emotion(0.5, 0.5), duration=6, seed=0).to_midi(path)
+    piano = fuse_train._audio_row(path)
+    ensemble = fuse_train._audio_row(path, ensemble=True)
+    assert list(piano) == list(ensemble) and piano != ensemble

@@ -77,7 +77,7 @@ def test_slow_harmonic_rhythm_holds_chords_for_two_bars():
     for n in bass.notes:
         roots.setdefault(int(n.start // 4), n.pitch % 12)
     bars = sorted(roots)
-    assert all(roots[b] == roots[b + 1] for b in bars[:-3:2])
+    assert all(roots[b] == roots[b + 1] for b in bars[:-4:2])  # the last bars form the cadence
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
@@ -168,3 +168,17 @@ def test_reference_mode_flip_explains_the_scale():
     intent = emotion_to_intent(sk.Emotion(-0.7, -0.6), reference=track)
     assert intent.mode == "major" and intent.scale_name == "ionian"
     assert "major" in intent.reasons["scale"] and "minor mode" not in intent.reasons["scale"]
+
+
+def test_slow_harmony_cadence_does_not_hold_the_dominant_three_bars():
+    from scoringkit.generate.rules import chord_pitch_classes
+
+    for seed in range(6):
+        score = compose_rules(sk.MusicalIntent(tempo=60, key="D minor", harmonic_rhythm=0.5), duration=24, seed=seed)
+        bass = [t for t in score.tracks if t.name == "bass"][0]
+        roots = {}
+        for n in bass.notes:
+            roots.setdefault(int(n.start // 4), n.pitch % 12)
+        dominant = chord_pitch_classes("V", 2)[0]
+        ordered = [roots[b] for b in sorted(roots)]
+        assert ordered[-2] == dominant and ordered[-3] != dominant

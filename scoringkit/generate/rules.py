@@ -219,6 +219,8 @@ def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 
         numerals[-1] = tonic_numeral
         if n_bars >= 3:
             numerals[-2] = "V"
+            if numerals[-3] == "V":  # the doubled plan ended V V: make the bar before a pre-dominant
+                numerals[-3] = "iv" if mode == "minor" else "IV"
     else:
         numerals = _plan_harmony(n_bars, intent.harmony, rng, tonic_numeral)
     numerals = _colour_harmony(numerals, scale_name, intent.tension, rng)
