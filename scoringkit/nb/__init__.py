@@ -22,6 +22,13 @@ function               shows
 ``TextEmotionWidget``  a text box whose bars and circumplex point follow what you type
 =====================  =========================================================================
 
+Audio features (:mod:`scoringkit.nb.features`, notebook 01): ``waveform_figure``,
+``spectrogram_figure`` (mel, chroma or MFCC), ``features_figure`` (all of them on one time
+axis with the beat grid), ``features_table``, ``example_clip`` (the project's own clips,
+composed and rendered) and ``AudioFeaturesWidget`` (an example clip or an upload: figure,
+table, and players with and without a click on each beat). Exercise solutions live in
+:mod:`scoringkit.nb.solutions`.
+
 Examples
 --------
 >>> import scoringkit as sk
@@ -44,6 +51,15 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..types import QUADRANT_NAMES, Soundtrack
+from .features import (
+    EXAMPLE_CLIPS,
+    AudioFeaturesWidget,
+    example_clip,
+    features_figure,
+    features_table,
+    spectrogram_figure,
+    waveform_figure,
+)
 
 __all__ = [
     "arc_figure",
@@ -54,6 +70,13 @@ __all__ = [
     "circumplex_figure",
     "emotion_bars",
     "TextEmotionWidget",
+    "waveform_figure",
+    "spectrogram_figure",
+    "features_figure",
+    "features_table",
+    "example_clip",
+    "EXAMPLE_CLIPS",
+    "AudioFeaturesWidget",
 ]
 
 #: Line colours of the two emotion dimensions in :func:`arc_figure`.
@@ -832,18 +855,27 @@ def _show_in_output(output, fig) -> None:
     The display data is built the way ``display(fig)`` builds it and set on the widget's
     ``outputs`` in one assignment, so the view never flickers empty and no output
     capture (which belongs to the kernel's main thread) is needed.
-    """
-    try:
-        from IPython import get_ipython
 
-        shell = get_ipython()
-    except ImportError:  # pragma: no cover - ipywidgets needs IPython
-        shell = None
-    if shell is not None and getattr(shell, "display_formatter", None) is not None:
-        data, metadata = shell.display_formatter.format(fig)
-    else:  # outside a kernel (tests, scripts): plotly's own bundle for its current renderer
+    A plotly figure gives its bundle for the current renderers (``fig._repr_mimebundle_()``).
+    It must not go through IPython's display formatter: plotly figures define
+    ``_ipython_display_``, which the formatter calls, and that *shows* the figure in the
+    running cell's output instead of returning its data.
+    """
+    if hasattr(fig, "_repr_mimebundle_"):
         data, metadata = dict(fig._repr_mimebundle_() or {}), {}
-        data.setdefault("text/plain", f"<plotly figure: {fig.layout.title.text or 'untitled'}>")
+    else:
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+        except ImportError:  # pragma: no cover - ipywidgets needs IPython
+            shell = None
+        if shell is not None and getattr(shell, "display_formatter", None) is not None:
+            data, metadata = shell.display_formatter.format(fig)
+        else:
+            data, metadata = {}, {}
+    title = getattr(getattr(getattr(fig, "layout", None), "title", None), "text", None)
+    data.setdefault("text/plain", f"<plotly figure: {title or 'untitled'}>")
     output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
 
 
@@ -1104,3 +1136,11 @@ def _live_figures(bars, plane):
         views = [widgets.Output(), widgets.Output()]
         return bars, plane, False, views
     return live_bars, live_plane, True, [live_bars, live_plane]
+
+
+# -- piano roll, mapping tables and the emotion pad (notebooks 03 and 04) -------------------------
+from .pad import EmotionPad, intent_table, mapping_table  # noqa: E402
+from .pianoroll import piano_roll  # noqa: E402
+
+__all__ += ["piano_roll", "mapping_table", "intent_table", "EmotionPad"]
+from . import solutions  # noqa: E402,F401  (hidden exercise solutions: sk.nb.solutions.ex01_...)
