@@ -179,12 +179,27 @@ def test_score_story_candidates(monkeypatch):
     calls, real_compose = [], generate.compose
 
     def spy(*args, **kwargs):
-        calls.append((kwargs["seed"], kwargs["candidates"]))
+        calls.append(kwargs["seed"])
         return real_compose(*args, **kwargs)
 
     monkeypatch.setattr(generate, "compose", spy)
     ranked = sk.score_story(STORY, min_words=1, seed=4, candidates=3)
     assert len(ranked.cues) == len(plain.cues) == 2
-    assert calls == [(4, 3), (5, 3)]          # every cue reranked, cue i from seed + i
+    assert calls == [4, 5, 6, 5, 6, 7]          # every cue reranked over 3 seeds, cue i from seed + i
     with pytest.raises(InputError, match="candidates"):
         sk.score_story(STORY, candidates=0)
+
+
+LEITMOTIF_STORY = ("Ilse sat by the calm grey sea and watched the slow tide, tired and sad.\n\n"
+                   "Then Ilse laughed with joy as the bright boats raced home, cheering and singing!\n\n"
+                   "At night Ilse wept alone; the letter said the boat was lost, and she grieved.")
+
+
+def test_score_story_reranks_cues_as_they_sound():
+    """Reranking judges each cue with its leitmotif, so it never ends up worse than no reranking."""
+    kwargs = dict(min_words=1, transition="cut", seed=2)
+    plain = sk.score_story(LEITMOTIF_STORY, **kwargs)
+    ranked = sk.score_story(LEITMOTIF_STORY, candidates=4, **kwargs)
+    assert all(c.leitmotif == "Ilse" for c in ranked.cues)
+    for before, after in zip(plain.cues, ranked.cues):
+        assert sk.emotion_match(after.emotion, after.score).score >= sk.emotion_match(before.emotion, before.score).score

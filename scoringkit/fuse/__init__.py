@@ -35,3 +35,13 @@ __all__ = ["music_emotion", "quadrant_probabilities", "emotion_from_probabilitie
            "quality_metrics", "compare_to_corpus", "comparison_markdown", "METRIC_NAMES", "pitch_class_entropy",
            "scale_consistency", "pitch_range", "polyphony", "empty_beat_rate", "groove_consistency",
            "self_similarity", "repetition_rate"]
+
+# -- evaluation reports and listening tests (notebook 08) ------------------------------------------
+from .evaluation import QUADRANT_TARGETS, metric_table, metric_table_markdown, quadrant_confusion  # noqa: E402
+from .listening import (Trial, append_answers, listening_markdown, listening_trials, read_answers,  # noqa: E402
+                        summarize_listening)
+from .stats import binomial_p_value, fleiss_kappa, mean_interval, percent_agreement, wilson_interval  # noqa: E402
+
+__all__ += ["quadrant_confusion", "QUADRANT_TARGETS", "metric_table", "metric_table_markdown", "listening_trials",
+            "Trial", "append_answers", "read_answers", "summarize_listening", "listening_markdown",
+            "wilson_interval", "mean_interval", "binomial_p_value", "fleiss_kappa", "percent_agreement"]

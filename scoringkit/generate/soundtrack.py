@@ -83,8 +83,10 @@ def score_story(
     candidates : int
         Rerank each cue: compose this many candidates (seeds ``seed + i``,
         ``seed + i + 1``, ...) and keep the best emotion match with the scene (see
-        :func:`scoringkit.compose`). Default 1 = no reranking; 8 costs about 0.3 s more
-        per cue (``benchmarks/bench_fuse.py``).
+        :func:`scoringkit.compose`). Each candidate is judged as it will sound, with its
+        leitmotif statement; the transition, written afterwards, only rewrites the last
+        bar. Default 1 = no reranking; 8 costs about 0.3 s more per cue
+        (``benchmarks/bench_fuse.py``).
     leitmotifs : bool
         Give each name the story keeps returning to (a character, a place; see
         :func:`scoringkit.generate.leitmotif.find_names`) a theme, and state it in
@@ -170,12 +172,22 @@ def score_story(
             target = max(1, math.floor((slot_end - start) / bar_seconds + 1e-9)) * bar_seconds  # whole bars that fit
         else:
             target = min(max_cue, max(min_cue, 60.0 * scene.words / words_per_minute))
-        score = compose(intent, generator=generator, duration=target, seed=seed + index, candidates=candidates)
         name = _main_name(scene.text, motifs)
-        if name is not None:
-            from .leitmotif import apply_leitmotif
 
-            apply_leitmotif(score, intent, motifs[name])
+        def make_cue(cue_seed, intent=intent, target=target, name=name):
+            score = compose(intent, generator=generator, duration=target, seed=cue_seed)
+            if name is not None:
+                from .leitmotif import apply_leitmotif
+
+                apply_leitmotif(score, intent, motifs[name])
+            return score
+
+        if candidates == 1:
+            score = make_cue(seed + index)
+        else:  # rerank the cue as it will sound, leitmotif included (see the fuse issue)
+            from ..fuse.rerank import rerank
+
+            score = rerank(make_cue, emotion, candidates, seed=seed + index).best
         length = score.seconds_at(_whole_bar_beats(score))
         cues.append(Cue(index, scene, emotion, intent, score, start, start + length, generator, leitmotif=name))
         start += length

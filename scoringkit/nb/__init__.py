@@ -1144,3 +1144,10 @@ from .pianoroll import piano_roll  # noqa: E402
 
 __all__ += ["piano_roll", "mapping_table", "intent_table", "EmotionPad"]
 from . import solutions  # noqa: E402,F401  (hidden exercise solutions: sk.nb.solutions.ex01_...)
+
+# -- evaluation figures and the listening test (notebook 08) --------------------------------------
+from .evaluation import confusion_figure, listening_figure, metrics_figure  # noqa: E402
+from .listening import ListeningTest  # noqa: E402
+
+__all__ += ["confusion_figure", "metrics_figure", "listening_figure", "ListeningTest"]
+
