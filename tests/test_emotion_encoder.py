@@ -37,7 +37,7 @@ def test_long_text_is_chunked_not_truncated(tiny_checkpoint, monkeypatch):
     assert len(chunks) >= 4
     assert all(len(ids) <= encoder.MAX_TOKENS for ids, _ in chunks)
     covered = sum(len(ids) - 2 for ids, _ in chunks)
-    assert covered == len(tokenizer(long_text, add_special_tokens=False)["input_ids"])
+    assert covered == len(tokenizer.encode(long_text))
 
     seen = []
     real = encoder.encode_batches
@@ -127,3 +127,117 @@ def test_shipped_checkpoint_on_emobank_and_goemotions_samples():
     guesses = [sk.EMOTION_LABELS.index(e.label) for e in sk.analyze_text([g_texts[i] for i in rows], backend="encoder")]
     accuracy = np.mean([g == g_labels[i] for g, i in zip(guesses, rows)])
     assert accuracy > 0.5  # 7 classes; the majority class (neutral) alone is about a third
+
+
+# --- the plain-PyTorch model and tokenizer against the transformers implementation they replace ---
+
+VARIED_TEXTS = [
+    "The storm broke over the harbour.",
+    "Hello,world!!! What?! (Really...) -- yes; no: maybe/perhaps [ok] {fine} <tag> a+b=c ~50% @home #1 `code` ^_^ |x|",
+    "Café déjà vu — naïve façade, São Paulo, Zürich, Ångström, Øresund, İstanbul, ΟΔΟΣ ΣΟΦΊΑΣ, Ελληνικά, Москва!",
+    "I 💔 you 😭😭 but 🎉🎶 and 👍🏽👨‍👩‍👧 🥲🫠 ♥ ★ ☂ ©®™ €£¥",
+    "東京で雨が降った。北京欢迎你！한국어 텍스트 カタカナ ひらがな 𠀀𠀁 ﬁ ｆｕｌｌｗｉｄｔｈ",
+    "Supercalifragilisticexpialidocious " + "x" * 99 + " " + "y" * 100 + " " + "z" * 101 + " antidisestablishmentarianism",
+    "In 1999, 3.14% of $2,000.50 went to the #1 fan at 10:45pm on 12/31/99 — ½ ¾ 2nd 3rd 1,000,000 0x1F 1e-5",
+    "tabs\tand\nnew\r\nlines, zero\u200bwidth, soft\u00adhyphen, nbsp\u00a0space, ctrl\x07char, private\ue000use",
+    "don't won't y'all rock'n'roll e-mail co-operate U.S.A. i.e. Mr. O'Neill's",
+    "\u2018curly\u2019 \u201cquotes\u201d \u00abguillemets\u00bb \u2026 \u2013 \u2014 \u00a7 \u00b6 \u2022 \u00bf\u00a1",
+    "UNBELIEVABLE!!! unbelievably Unbelievable unbelievable",
+    "مرحبا بالعالم עברית हिन्दी ไทย",
+    "   ",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def hf_reference():
+    """all-MiniLM-L6-v2 through transformers, as the encoder backend ran it before: tokenizer and truncated model."""
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    path = encoder.base_model_path()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
+    model.encoder.layer = torch.nn.ModuleList(list(model.encoder.layer)[: encoder.N_FROZEN])
+    model.eval()
+    return tokenizer, model
+
+
+def test_tokenizer_gives_the_ids_of_the_transformers_tokenizer(hf_reference):
+    hf_tokenizer, _ = hf_reference
+    tokenizer, _, _ = encoder.load_base()
+    for text in VARIED_TEXTS:
+        assert tokenizer.encode(text) == hf_tokenizer(text, add_special_tokens=False)["input_ids"], text
+    # every character of the scripts and symbol blocks that the vocabulary knows, alone and inside words
+    # (characters added to Unicode after the Rust tokenizer's tables, e.g. U+2E43 on, may differ)
+    ranges = [(0x0000, 0x05FF), (0x2000, 0x2E42), (0x3000, 0x30FF), (0x4E00, 0x4EFF), (0xFE30, 0xFFFF),
+              (0x1F300, 0x1F64F), (0x1F900, 0x1F9FF)]
+    probes = [f"a{c}b {c} x{c}" for lo, hi in ranges for c in map(chr, range(lo, hi + 1))
+              if not 0xD800 <= ord(c) <= 0xDFFF]
+    expected = hf_tokenizer(probes, add_special_tokens=False)["input_ids"]
+    mismatches = [(p, tokenizer.encode(p), e) for p, e in zip(probes, expected) if tokenizer.encode(p) != e]
+    assert not mismatches, mismatches[:5]
+
+
+def test_plain_torch_bottom_matches_transformers(hf_reference):
+    import torch
+
+    hf_tokenizer, hf_model = hf_reference
+    tokenizer, bottom, _ = encoder.load_base()
+    token_lists = [[tokenizer.cls_token_id, *tokenizer.encode(t)[:126], tokenizer.sep_token_id]
+                   for t in VARIED_TEXTS + ["Short.", "A somewhat longer sentence, padded in its batch."]]
+    for index, hidden, mask in encoder.encode_batches(token_lists, bottom, batch_size=5):
+        ids = torch.zeros(mask.shape, dtype=torch.long)
+        for row, i in enumerate(index):
+            ids[row, : len(token_lists[i])] = torch.tensor(token_lists[i])
+        with torch.inference_mode():
+            expected = hf_model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        assert torch.allclose(hidden[mask], expected[mask], atol=1e-4), (hidden[mask] - expected[mask]).abs().max()
+
+
+def test_analyze_text_unchanged_from_the_transformers_path(hf_reference, monkeypatch):
+    """The shipped checkpoint gives the same emotions whether the frozen bottom runs here or in transformers."""
+    import numpy as np
+    import torch
+
+    hf_tokenizer, hf_model = hf_reference
+    texts = [t for t in VARIED_TEXTS if t.strip()] + [
+        "She wept alone at the grave.", "We danced and laughed all night!", "The door creaked open in the dark.",
+        " ".join(f"Sentence number {i} tells of grey rain over the quiet town." for i in range(40))]
+    ours = sk.analyze_text(texts, backend="encoder")
+
+    class HFTokenizer:  # the old tokenizer behind the new interface
+        cls_token_id, sep_token_id = hf_tokenizer.cls_token_id, hf_tokenizer.sep_token_id
+        encode = staticmethod(lambda text: hf_tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    calls = []
+
+    class HFBottom(torch.nn.Module):
+        def forward(self, ids, mask):
+            calls.append(ids.shape)
+            return hf_model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+
+    _, _, top_weights = encoder.load_base()
+    monkeypatch.setattr(encoder, "load_base", lambda *a, **k: (HFTokenizer(), HFBottom(), top_weights))
+    encoder._loaded.cache_clear()
+    try:
+        theirs = sk.analyze_text(texts, backend="encoder")
+    finally:
+        encoder._loaded.cache_clear()
+    assert calls  # the reference really ran through transformers
+    for a, b in zip(ours, theirs):
+        assert a.valence == pytest.approx(b.valence, abs=1e-5) and a.arousal == pytest.approx(b.arousal, abs=1e-5)
+        assert np.allclose(list(a.probs.values()), list(b.probs.values()), atol=1e-5)
+        assert a.label == b.label
+
+
+def test_encoder_backend_does_not_import_transformers():
+    import subprocess
+    import sys
+
+    # torch._dynamo too: importing it by accident (e.g. through meta-device initialisation) costs a second
+    code = ("import sys, scoringkit as sk; sk.analyze_text('The storm broke.', backend='encoder'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'tokenizers') "
+            "or m.startswith('torch._dynamo')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -175,7 +175,9 @@ def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, 
             data.cache.update({text: stored[str(i)] for i, text in enumerate(everything)})
     unique = [text for text in _all_texts(data) if text not in data.cache]
     if unique:
-        token_lists = [tokenizer(t, truncation=True, max_length=max_tokens)["input_ids"] for t in unique]
+        # [CLS] + the first max_tokens - 2 word pieces + [SEP], as transformers' truncation did
+        token_lists = [[tokenizer.cls_token_id, *tokenizer.encode(t)[: max_tokens - 2], tokenizer.sep_token_id]
+                       for t in unique]
         bar = _bar(len(unique), "caching frozen layers", progress)
         for index, hidden, mask in encode_batches(token_lists, bottom, batch_size=64):
             for row, i in enumerate(index):
@@ -448,7 +450,7 @@ def main(argv=None) -> int:
     """``python -m scoringkit.emotion.train``: train, report, and save a checkpoint."""
     import json
 
-    from .encoder import N_FROZEN, save_checkpoint
+    from .encoder import N_FROZEN, save_checkpoint, usable_cpus
 
     parser = argparse.ArgumentParser(description="Train the encoder emotion backend on EmoBank + GoEmotions.")
     parser.add_argument("--data", help="data folder (default: $SCORINGKIT_DATA or ../shared/data)")
@@ -462,7 +464,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(usable_cpus())
     data = load_data(args.data)
     prepare(data, cache_file=default_cache_file(data))
     top, report = train(data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
