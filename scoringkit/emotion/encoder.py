@@ -337,8 +337,8 @@ def tokenize_chunks(tokenizer, text: str, max_tokens: int = MAX_TOKENS) -> list[
 #: Texts are sorted by length and cut into batches under both limits, so short sentences go in
 #: large batches and long ones in small batches, with little padding. Measured on EmoBank test
 #: sentences (2 CPU cores, see ``benchmarks/bench_text_emotion.py``): fixed batches of 64 padded
-#: 22 % of all positions, these limits 5 %, about 1.15x faster; mkldnn on or off, a fused
-#: query/key/value projection and limits from 512 to 1,536 positions made no measurable difference.
+#: 22 % of all positions, these limits 5 %, about 1.18x faster; mkldnn on or off, a fused
+#: query/key/value projection and limits from 512 to 2,048 positions made no measurable difference.
 BATCH_SIZE, BATCH_TOKENS = 64, 1024
 
 
