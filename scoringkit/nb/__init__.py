@@ -1151,3 +1151,7 @@ from .listening import ListeningTest  # noqa: E402
 
 __all__ += ["confusion_figure", "metrics_figure", "listening_figure", "ListeningTest"]
 
+# -- the scoring studio (notebook 09) ------------------------------------------------------------
+from .studio import Studio  # noqa: E402
+
+__all__ += ["Studio"]

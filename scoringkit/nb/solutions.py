@@ -184,3 +184,66 @@ def ex04_dorian_cue(*, duration: float = 30.0, seed: int = 0):
         instruments={"melody": 42, "accompaniment": 46, "pad": 49, "bass": 32},
     )
     return compose(bittersweet, duration=duration, seed=seed)
+
+
+def timecode(seconds: float, *, fps: int = 24) -> str:
+    """A time in seconds as SMPTE-style timecode ``HH:MM:SS:FF`` (non-drop frame) at ``fps`` frames per second.
+
+    Examples
+    --------
+    >>> timecode(24.5), timecode(3725.25, fps=25)
+    ('00:00:24:12', '01:02:05:06')
+    """
+    frames = round(seconds * fps)
+    hours, rest = divmod(frames, 3600 * fps)
+    minutes, rest = divmod(rest, 60 * fps)
+    secs, frame = divmod(rest, fps)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}:{frame:02d}"
+
+
+def ex09_spotting_list(soundtrack, *, fps: int = 24) -> list:
+    """Notebook 09: the soundtrack's cues as a film composer's *spotting list*.
+
+    In a spotting session the director, editor and composer watch the film and decide
+    where music starts and stops; the music editor writes it down as a list of cues,
+    numbered by reel (``1M1`` is reel 1, music cue 1), each with its *in* and *out*
+    timecode (``HH:MM:SS:FF``, hours, minutes, seconds and frames at the film's frame
+    rate, here :func:`timecode`), its length and a note on what the music must do. This
+    builds that list from ``soundtrack.cue_sheet()``, one line per cue: number, in, out,
+    length (m:ss.s), quadrant and emotion, tempo and key, and the scene's first words.
+
+    Parameters
+    ----------
+    soundtrack : Soundtrack
+        From :func:`scoringkit.score_story` (or :attr:`scoringkit.nb.Studio.soundtrack`).
+    fps : int
+        Frame rate of the timecodes (24 for film, 25 for PAL video, 30 for NTSC).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import scoringkit as sk
+    >>> st = sk.score_story(sk.example_story())
+    >>> rows = ex09_spotting_list(st)
+    >>> len(rows) == len(st.cues), rows[0].startswith("1M1  00:00:00:00  "), "The morning was calm." in rows[0]
+    (True, True, True)
+    >>> rows[1].split()[1] == timecode(st.cues[1].start)       # cue 2 comes in where cue 1 goes out
+    True
+    """
+    rows = []
+    for row in soundtrack.cue_sheet():
+        length = row["end"] - row["start"]
+        minutes, seconds = divmod(length, 60)
+        scene = row["scene"] if len(row["scene"]) <= 36 else row["scene"][:35].rstrip() + "…"
+        rows.append(
+            f"1M{row['cue']:<2d} {timecode(row['start'], fps=fps)}  {timecode(row['end'], fps=fps)}  "
+            f"{int(minutes)}:{seconds:04.1f}  Q{row['quadrant']} {row['emotion']:<9s} {row['tempo']:>4.0f} BPM  "
+            f"{row['key']:<9s} {scene}"
+        )
+    return rows
+
+
+__all__ += ["timecode", "ex09_spotting_list"]
