@@ -9,6 +9,10 @@
     scoringkit compose --valence V --arousal A -o OUT.mid [--wav OUT.wav] [--force]
         [--loop]                                        ... a seamless loop for games
     scoringkit features AUDIO_OR_MIDI [--json]          tempo, key, loudness, ... of a file
+    scoringkit train transformer [--data DIR] [--steps N] [--out PATH] [--resume PATH] ...
+                                                        train the emotion-conditioned Transformer
+    scoringkit train vae|gan --out PATH [--steps N] [--max-minutes M] [--resume] [--evaluate [CKPT]]
+                                                        train (or evaluate) the piano-roll VAE / GAN
 
 Errors in the input print one line starting with ``error:`` and exit with code 2;
 nothing already on disk is touched.
@@ -84,7 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--json", action="store_true", help="print JSON (with the summary feature vector)")
     features.add_argument("--max-duration", type=float, default=600.0,
                           help="refuse audio longer than this many seconds; 0 = no limit (default: 600)")
+
+    train = sub.add_parser("train", help="train a learned generator on EMOPIA (see `scoringkit train MODEL -h`)")
+    models = train.add_subparsers(dest="model", required=True, metavar="MODEL")
+    from .generate.models.train import build_parser as transformer_options
+
+    transformer_options(models.add_parser(
+        "transformer", help="the emotion-conditioned Transformer (scoringkit.generate.models.train)",
+        description="Train the emotion-conditioned music Transformer on EMOPIA (also under torchrun)."))
+    from .generate.models.rollcli import build_gan_parser, build_vae_parser
+
+    build_vae_parser(models.add_parser(
+        "vae", help="the piano-roll VAE (scoringkit.generate.models.vae)",
+        description="Train the conditional piano-roll VAE on EMOPIA, or --evaluate a checkpoint."))
+    build_gan_parser(models.add_parser(
+        "gan", help="the piano-roll GAN (scoringkit.generate.models.gan)",
+        description="Train the conditional piano-roll GAN on EMOPIA, or --evaluate a checkpoint."))
     return parser
+
+
+def _train(args) -> int:
+    if args.model == "transformer":
+        from .generate.models.train import run
+
+        return run(args, command=" ".join(["scoringkit"] + sys.argv[1:]))
+    if args.model in ("vae", "gan"):
+        from .generate.models import rollcli
+
+        return (rollcli.run_vae if args.model == "vae" else rollcli.run_gan)(args)
+    raise AssertionError(args.model)  # argparse only lets known models through
 
 
 def _score(args) -> int:
@@ -199,7 +231,8 @@ def _features(args) -> int:
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input or failure to render)."""
     args = build_parser().parse_args(argv)
-    handler = {"score": _score, "emotion": _emotion, "compose": _compose, "features": _features}[args.command]
+    handler = {"score": _score, "emotion": _emotion, "compose": _compose, "features": _features,
+               "train": _train}[args.command]
     try:
         return handler(args)
     except ScoringKitError as err:

@@ -19,7 +19,9 @@ from ..types import Emotion, MusicalIntent, Score
 __all__ = ["compose", "GENERATORS", "MAX_CUE_SECONDS"]
 
 #: Generators available in this version (learned ones arrive with their checkpoints).
-GENERATORS = ("rules",)
+GENERATORS = ("rules", "transformer", "vae", "gan")
+#: Learned generators: name -> module (relative to this package) with ``generate(intent, duration, seed)``.
+LEARNED_GENERATORS = {"transformer": ".models.transformer", "vae": ".models.vae", "gan": ".models.gan"}
 #: Longest single cue ``compose`` writes, in seconds.
 MAX_CUE_SECONDS = 3600.0
 
@@ -35,7 +37,13 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
         :func:`scoringkit.emotion_to_intent`. To score "like a reference track", build
         the intent yourself: ``compose(emotion_to_intent(emotion, reference="track.wav"))``.
     generator : str
-        ``"rules"`` (the theory-driven composer, :mod:`scoringkit.generate.rules`).
+        ``"rules"`` (the theory-driven composer, :mod:`scoringkit.generate.rules`) or
+        ``"transformer"`` (the emotion-conditioned Transformer trained on EMOPIA,
+        :mod:`scoringkit.generate.models.transformer`; needs torch and the shipped checkpoint,
+        else :class:`~scoringkit.ModelError` says how to train it); ``"vae"`` (a conditional
+        VAE over two-bar piano rolls, :mod:`scoringkit.generate.models.vae`) or ``"gan"`` (a
+        conditional GAN over one-bar piano rolls, :mod:`scoringkit.generate.models.gan`),
+        both trained on EMOPIA, shipped as small checkpoints, and played on the piano.
     duration : float
         Seconds, > 0 and ≤ 3600; the result is rounded to whole bars.
     seed : int
@@ -106,7 +114,13 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
     from .rules import compose_rules
 
     def make(candidate_seed):
-        score = compose_rules(intent, duration=float(duration), seed=candidate_seed)
+        if generator in LEARNED_GENERATORS:  # imports torch; a missing checkpoint raises ModelError
+            import importlib
+
+            learned = importlib.import_module(LEARNED_GENERATORS[generator], __name__)
+            score = learned.generate(intent, duration=float(duration), seed=candidate_seed)
+        else:
+            score = compose_rules(intent, duration=float(duration), seed=candidate_seed)
         if loop:
             from .transitions import loop_cue
 

@@ -6,6 +6,12 @@
 * :mod:`~scoringkit.generate.models.data`: EMOPIA (and optionally the music21 corpus)
   as cached token sequences, transposition augmentation, fixed-length windows and a
   PyTorch-ready dataset.
+* :mod:`~scoringkit.generate.models.transformer`: the emotion-conditioned decoder-only
+  Transformer, its KV-cache sampler and ``generate(intent, duration, seed)``
+  (``compose(..., generator="transformer")``).
+* :mod:`~scoringkit.generate.models.checkpoint`: safetensors checkpoints with JSON
+  metadata (never unpickled); :mod:`~scoringkit.generate.models.train`: the training loop
+  (notebook, ``scoringkit train transformer``, ``torchrun``).
 
 Names load lazily: importing this package imports neither numpy nor torch.
 
@@ -24,6 +30,8 @@ _EXPORTS = {
     "RemiTokenizer": "tokenizer", "METERS": "tokenizer", "DRUMS": "tokenizer", "PIANO_RANGE": "tokenizer",
     "TokenCorpus": "data", "load_emopia_tokens": "data", "load_music21_tokens": "data", "music21_to_score": "data",
     "transpositions": "data", "windows": "data", "TokenWindowDataset": "data", "token_cache_dir": "data",
+    "TransformerConfig": "transformer", "MusicTransformer": "transformer", "TransformerGenerator": "transformer",
+    "load_generator": "transformer", "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,180 @@
+"""Benchmark generators: do their cues land in the intended quadrant, and how fast are they?
+
+Run with ``.venv/bin/python benchmarks/bench_generators.py --generators rules transformer``
+(``--seeds 8 --duration 20`` by default). Prints Markdown tables for the README / model card.
+
+(a) Quadrant accuracy, for any name in ``scoringkit.generate.GENERATORS``: for each EMOPIA
+    quadrant and each seed a target emotion is drawn inside the quadrant (|valence| and
+    |arousal| uniform in [0.3, 0.9], fixed RNG, the same targets for every generator), turned
+    into an intent with ``emotion_to_intent`` and composed for ``--duration`` seconds with
+    ``compose(intent, generator=..., seed=seed)``; a cue counts as correct when
+    ``music_emotion(cue).quadrant`` is the target's. Time per cue is the wall time of
+    ``compose`` alone (the first call, which loads a model, is timed separately).
+    ``--option name=value`` (repeatable) passes sampling settings (temperature, top_p, top_k,
+    guidance, scale_penalty, steer, orchestration) to the Transformer directly instead of
+    through ``compose``; ``--candidates N`` composes the best of N seeds by emotion match
+    (``compose(..., candidates=N)``).
+(b) ``--nll``: the Transformer's negative log-likelihood per music token (nats; the header
+    is given, not predicted) on EMOPIA's validation and test windows (no augmentation).
+(c) ``--speed``: Transformer sampling speed in tokens per second, with and without the KV
+    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens).
+
+The judge in (a) is scoringkit's own music-emotion model (trained on EMOPIA, about two
+clips in three right on its test split), not listeners. No timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import time
+
+from timing import median_time  # benchmarks/timing.py (this folder is on sys.path)
+
+SIGNS = {1: (1, 1), 2: (-1, 1), 3: (-1, -1), 4: (1, -1)}
+
+
+def target(quadrant, seed):
+    rng = random.Random(7919 * quadrant + seed)
+    sv, sa = SIGNS[quadrant]
+    return sv * rng.uniform(0.3, 0.9), sa * rng.uniform(0.3, 0.9)
+
+
+def parse_options(pairs):
+    options = {}
+    for pair in pairs or []:
+        name, _, value = pair.partition("=")
+        if value.lower() in ("true", "false"):
+            options[name] = value.lower() == "true"
+            continue
+        try:
+            options[name] = int(value)
+        except ValueError:
+            try:
+                options[name] = float(value)
+            except ValueError:
+                options[name] = value
+    return options
+
+
+def quadrant_row(sk, generator, seeds, duration, options, candidates=1):
+    """Accuracy per quadrant, valence/arousal side accuracy, heard-as counts and time per cue."""
+    if candidates > 1:
+        def make(intent, seed):  # best of seeds seed*N .. seed*N+N-1: the pools do not overlap
+            return sk.compose(intent, generator=generator, duration=duration, seed=seed * candidates,
+                              candidates=candidates)
+    elif options and generator == "transformer":
+        from scoringkit.generate.models.transformer import generate
+
+        def make(intent, seed):
+            return generate(intent, duration, seed, **options)
+    else:
+        def make(intent, seed):
+            return sk.compose(intent, generator=generator, duration=duration, seed=seed)
+
+    first = time.perf_counter()
+    make(sk.emotion_to_intent(sk.Emotion(0.5, 0.5)), 10_000)  # loads a model, if any
+    first = time.perf_counter() - first
+    per_q, heard, seconds, cues, valence_ok, arousal_ok = {}, {}, 0.0, 0, 0, 0
+    for q in SIGNS:
+        hits = 0
+        heard[q] = {k: 0 for k in SIGNS}
+        for seed in range(seeds):
+            emotion = sk.Emotion(*target(q, seed))
+            intent = sk.emotion_to_intent(emotion)
+            start = time.perf_counter()
+            score = make(intent, seed)
+            seconds += time.perf_counter() - start
+            cues += 1
+            estimate = sk.music_emotion(score)
+            heard[q][estimate.quadrant] += 1
+            hits += estimate.quadrant == q
+            valence_ok += (estimate.valence >= 0) == (emotion.valence >= 0)
+            arousal_ok += (estimate.arousal >= 0) == (emotion.arousal >= 0)
+        per_q[q] = hits / seeds
+    return {"per_q": per_q, "all": sum(per_q.values()) / 4, "valence": valence_ok / cues,
+            "arousal": arousal_ok / cues, "heard": heard, "seconds": seconds / cues, "first": first}
+
+
+def nll_rows(checkpoint=None):
+    from scoringkit.generate.models.data import TokenWindowDataset, load_emopia_tokens
+    from scoringkit.generate.models.train import evaluate_loss, label_keys
+    from scoringkit.generate.models.transformer import load_generator
+
+    gen = load_generator(checkpoint)
+    corpus = label_keys(load_emopia_tokens(tokenizer=gen.tokenizer), gen.tokenizer)
+    rows = {}
+    for split in ("val", "test"):
+        ds = TokenWindowDataset(corpus.subset(split), gen.tokenizer, length=gen.model.config.context)
+        rows[split] = evaluate_loss(gen.model, ds, batch_size=8)
+    return rows
+
+
+def speed_rows(repeat, checkpoint=None, n_tokens=256):
+    from scoringkit.generate.models.transformer import RemiGrammar, header_ids, load_generator, sample_tokens
+
+    gen = load_generator(checkpoint)
+    prompt = header_ids(gen.tokenizer, quadrant=1, key="C major")
+    rows = {}
+    for use_cache in (True, False):
+        def run():
+            return sample_tokens(gen.model, prompt, max_new_tokens=n_tokens, seed=0, top_p=0.95, use_cache=use_cache,
+                                 grammar=RemiGrammar(gen.tokenizer))
+        seconds = median_time(run, repeat if use_cache else max(1, repeat // 2))
+        rows["with KV cache" if use_cache else "without (full recompute)"] = n_tokens / seconds
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generators", nargs="*", default=["rules", "transformer"],
+                        help="generator names (none: only --nll / --speed)")
+    parser.add_argument("--seeds", type=int, default=8, help="cues per quadrant (default 8)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per cue (default 20)")
+    parser.add_argument("--candidates", type=int, default=1, help="rerank the best of N by emotion match")
+    parser.add_argument("--option", action="append", metavar="NAME=VALUE", help="Transformer sampling setting")
+    parser.add_argument("--nll", action="store_true", help="Transformer NLL on EMOPIA val and test")
+    parser.add_argument("--speed", action="store_true", help="Transformer sampling speed with/without KV cache")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    import torch
+
+    import scoringkit as sk
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, Python {platform.python_version()}, "
+          f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}\n")
+    options = parse_options(args.option)
+    if args.generators:
+        print(f"Quadrant accuracy: {args.seeds} cues of {args.duration:g} s per quadrant, targets drawn inside each "
+              f"quadrant, heard by sk.music_emotion" + (f"; transformer options {options}" if options else "") + "\n")
+        print("| generator | Q1 | Q2 | Q3 | Q4 | all | valence side | arousal side | s per cue | first call (s) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        heard_lines = []
+        for name in args.generators:
+            r = quadrant_row(sk, name, args.seeds, args.duration, options, args.candidates)
+            q = r["per_q"]
+            label = name + (f" + rerank ×{args.candidates}" if args.candidates > 1 else "")
+            print(f"| {label} | {q[1]:.0%} | {q[2]:.0%} | {q[3]:.0%} | {q[4]:.0%} | **{r['all']:.1%}** | "
+                  f"{r['valence']:.0%} | {r['arousal']:.0%} | {r['seconds']:.3f} | {r['first']:.2f} |", flush=True)
+            heard_lines.append(f"{name}: " + "; ".join(
+                f"Q{k} heard as " + ", ".join(f"Q{h}:{n}" for h, n in v.items() if n) for k, v in r["heard"].items()))
+        print("\n" + "\n".join(heard_lines))
+    if args.nll:
+        rows = nll_rows()
+        print("\n| EMOPIA split | windows | music tokens | NLL (nats/token) | bits/token | perplexity |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for split, r in rows.items():
+            print(f"| {split} | {r['windows']} | {r['tokens']} | {r['loss']:.4f} | {r['bits_per_token']:.3f} | "
+                  f"{r['perplexity']:.2f} |")
+    if args.speed:
+        rows = speed_rows(args.repeat)
+        print("\n| sampling (256 tokens, 1 thread) | tokens/s |\n|---|---:|")
+        for name, rate in rows.items():
+            print(f"| {name} | {rate:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
