@@ -1,0 +1,155 @@
+"""The piano-roll GAN: shapes, layers, one training step, checkpoints, generation, compose."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import scoringkit as sk  # noqa: E402
+from scoringkit.errors import ModelError  # noqa: E402
+from scoringkit.generate.models import gan  # noqa: E402
+from scoringkit.generate.models.pianoroll import RollCorpus  # noqa: E402
+
+EMOTIONS = {1: sk.Emotion(0.7, 0.6), 2: sk.Emotion(-0.7, 0.6), 3: sk.Emotion(-0.7, -0.6), 4: sk.Emotion(0.7, -0.6)}
+TINY = gan.GANConfig(z_dim=8, cond_dim=4, width=2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (two oversubscribe a busy 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    scores, quadrants, splits = [], [], []
+    for q, emotion in EMOTIONS.items():
+        for seed in range(2):
+            scores.append(sk.compose(emotion, duration=6, seed=seed))
+            quadrants.append(q)
+            splits.append("val" if seed else "train")
+    return RollCorpus.from_scores(scores, quadrants=quadrants, splits=splits)
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gan") / "tiny.safetensors"
+    result = gan.train_gan(corpus, out=out, steps=3, batch_size=8, val_every=1, val_size=16, config=TINY, seed=0,
+                           device="cpu", progress=False)
+    return result, out
+
+
+def test_generator_and_discriminator_shapes():
+    g, d = gan.RollGenerator(TINY), gan.MultiScaleDiscriminator(TINY)
+    q = torch.tensor([0, 1, 2, 3, 4])
+    bars = g(torch.randn(5, 8), q)
+    assert bars.shape == (5, 2, 16, 72) and float(bars.detach().min()) >= 0 and float(bars.detach().max()) <= 1
+    scores = d(bars, q)
+    assert scores.shape == (5, 3)  # bar, pooled and harmony critics
+    assert gan.harmony_view(bars).shape == (5, 2, 4, 12)
+    # the condition enters the critics through the projection: another quadrant, another score
+    assert not torch.allclose(d(bars, torch.full((5,), 1)), d(bars, torch.full((5,), 4)))
+
+
+def test_patch_and_expand_equal_the_torch_layers():
+    x = torch.randn(2, 3, 4, 24)
+    patch = gan.Patch(3, 5, (2, 12))
+    conv = torch.nn.Conv2d(3, 5, (2, 12), (2, 12))
+    conv.weight.data.copy_(patch.weight.data)
+    conv.bias.data.copy_(patch.bias.data)
+    assert torch.allclose(patch(x), conv(x), atol=1e-5)
+    expand = gan.Expand(3, 5, (4, 1))
+    tconv = torch.nn.ConvTranspose2d(3, 5, (4, 1), (4, 1))
+    tconv.weight.data.copy_(expand.weight.data)
+    tconv.bias.data.copy_(expand.bias.data)
+    assert torch.allclose(expand(x), tconv(x), atol=1e-5)
+
+
+def test_losses_and_straight_through():
+    real, fake = torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([[-2.0, 0.0, 1.0]])
+    assert float(gan.hinge_d_loss(real, fake)) == pytest.approx(0 + 0.5 + 2 + 0 + 1 + 2)
+    assert float(gan.hinge_g_loss(fake)) == pytest.approx(1.0)
+    p = torch.tensor([0.2, 0.7], requires_grad=True)
+    b = gan.binary_straight_through(p)
+    assert b.tolist() == [0.0, 1.0]
+    (b * torch.tensor([1.0, 2.0])).sum().backward()
+    assert p.grad.tolist() == [1.0, 2.0]
+
+
+def test_one_training_step_changes_both_networks(corpus):
+    torch.manual_seed(0)
+    g, d = gan.RollGenerator(TINY), gan.MultiScaleDiscriminator(TINY)
+    og = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.0, 0.9))
+    od = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.0, 0.9))
+    real = torch.from_numpy(corpus.rolls[:6].astype("float32"))
+    q = torch.tensor([1, 2, 3, 4, 1, 2])
+    g0 = [p.detach().clone() for p in g.parameters()]
+    d0 = [p.detach().clone() for p in d.parameters()]
+    fake = gan.binary_straight_through(g(torch.randn(6, 8), q))
+    d_loss = gan.hinge_d_loss(d(real, q), d(fake.detach(), q))
+    od.zero_grad()
+    d_loss.backward()
+    od.step()
+    g_loss = gan.hinge_g_loss(d(fake, q))
+    og.zero_grad()
+    g_loss.backward()
+    og.step()
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, d.parameters()))
+
+
+def test_train_gan_writes_checkpoint_and_resumes(corpus, trained):
+    result, out = trained
+    assert result.steps == 3 and len(result.history) == 3
+    assert {"threshold", "stat_distance", "generated", "validation"} <= set(result.metrics)
+    assert out.is_file() and gan._state_path(out).is_file()
+    resumed = gan.train_gan(corpus, out=out, steps=4, batch_size=8, val_every=1, val_size=16, config=TINY, seed=0,
+                            device="cpu", progress=False, resume=True)
+    assert resumed.steps == 4 and [row["step"] for row in resumed.history] == [1, 2, 3, 4]
+
+
+def test_checkpoint_round_trip(trained):
+    result, out = trained
+    loaded = gan.load_gan(out, cache=False)
+    for name, tensor in result.model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[name], tensor)
+    assert loaded.threshold == [0.5, 0.5]
+    with pytest.raises(ModelError, match="not a 'gan'"):
+        gan.load_gan(gan._state_path(out))
+    from scoringkit.generate.models import vae
+
+    with pytest.raises(ModelError, match="not a 'vae'"):
+        vae.load_vae(out)
+
+
+def test_generate_duration_and_seed(trained):
+    _, out = trained
+    intent = sk.emotion_to_intent(EMOTIONS[1])
+    score = gan.generate(intent, duration=10, seed=2, checkpoint=out)
+    assert isinstance(score, sk.Score) and score.tempo == intent.tempo
+    bars = round(10 / (4 * 60 / intent.tempo))
+    assert score.end_beat <= 4 * bars + 1e-9
+    again = gan.generate(intent, duration=10, seed=2, checkpoint=out)
+    assert [(n.pitch, n.start) for n in again.tracks[0].notes] == [(n.pitch, n.start) for n in score.tracks[0].notes]
+    with pytest.raises(sk.InputError):
+        gan.load_gan(out).generate(intent, quadrant=7)
+
+
+def test_compose_with_the_shipped_gan():
+    if not gan.default_checkpoint().is_file():
+        pytest.skip("the shipped GAN checkpoint is not installed")
+    intent = sk.emotion_to_intent(EMOTIONS[4])
+    score = sk.compose(intent, generator="gan", duration=10, seed=0)
+    assert isinstance(score, sk.Score) and score.n_notes > 0
+    assert abs(score.duration - 10) <= 4 * 60 / intent.tempo + 1e-6
+    assert np.isfinite(sk.render(score, sr=8000, synth="numpy")).all()
+
+
+def test_compose_without_the_checkpoint_says_how_to_train(monkeypatch, tmp_path):
+    monkeypatch.setattr(gan, "default_checkpoint", lambda: tmp_path / "gan_emopia.safetensors")
+    with pytest.raises(ModelError, match="python -m scoringkit.generate.models.gan"):
+        sk.compose(EMOTIONS[1], generator="gan", duration=4)
