@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 from ..types import Note, Score, Track
 
-__all__ = ["Leitmotif", "find_names", "make_leitmotif", "realise", "apply_leitmotif", "STOP_WORDS"]
+__all__ = ["Leitmotif", "find_names", "main_name", "make_leitmotif", "realise", "apply_leitmotif", "STOP_WORDS"]
 
 #: Capitalised words that are never names (sentence starters, days, pronouns, ...).
 STOP_WORDS = frozenset("""
@@ -124,6 +124,26 @@ def find_names(scenes, *, min_scenes: int = 2, max_names: int = 4) -> list:
     names = [w for w, c in counts.items() if c >= min_scenes and (w in mid_sentence or w.lower() not in lower_words)]
     names.sort(key=lambda w: (-counts[w], w))
     return names[:max_names]
+
+
+def main_name(text: str, names):
+    """The name in ``names`` mentioned most often in ``text``; ties go to the earlier name.
+
+    ``names`` comes in the story's frequency order (as :func:`find_names` returns it), so
+    a tie goes to the name the story uses more. Screenplay speaker names in capitals count.
+    ``None`` when no name is mentioned.
+
+    Examples
+    --------
+    >>> main_name("MARA\\nWhere is Tom? Tom!", ["Mara", "Tom"])
+    'Tom'
+    """
+    best, best_count = None, 0
+    for name in names:
+        count = len(re.findall(rf"\b(?:{re.escape(name)}|{re.escape(name.upper())})\b", text))
+        if count > best_count:
+            best, best_count = name, count
+    return best
 
 
 def make_leitmotif(name: str) -> Leitmotif:

@@ -19,6 +19,7 @@ import numbers
 from ..errors import InputError
 from ..mapping import REFERENCE_WEIGHT
 from ..types import Cue, Score, Soundtrack, Track
+from .leitmotif import main_name
 
 __all__ = ["score_story", "assemble"]
 
@@ -139,11 +140,7 @@ def score_story(
 
     fade = check_transition(transition, crossfade)
 
-    for name, value in (("words_per_minute", words_per_minute), ("min_cue", min_cue), ("max_cue", max_cue)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-            raise InputError(f"{name} must be a positive number, got {value!r}")
-    if min_cue > max_cue:
-        raise InputError(f"min_cue ({min_cue}) must not exceed max_cue ({max_cue})")
+    check_cue_lengths(words_per_minute, min_cue, max_cue)
     reference_weight = _check_weight(reference_weight)
     if reference is not None:
         reference = reference_features(reference, sr=reference_sr)  # analysed once, used by every cue
@@ -172,7 +169,7 @@ def score_story(
             target = max(1, math.floor((slot_end - start) / bar_seconds + 1e-9)) * bar_seconds  # whole bars that fit
         else:
             target = min(max_cue, max(min_cue, 60.0 * scene.words / words_per_minute))
-        name = _main_name(scene.text, motifs)
+        name = main_name(scene.text, motifs)
 
         def make_cue(cue_seed, intent=intent, target=target, name=name):
             score = compose(intent, generator=generator, duration=target, seed=cue_seed)
@@ -202,16 +199,13 @@ def _whole_bar_beats(score: Score) -> float:
     return math.ceil(score.end_beat / bar - 1e-9) * bar
 
 
-def _main_name(text, motifs):
-    """The name in ``motifs`` mentioned most often in ``text`` (ties: the story's more frequent one)."""
-    import re
-
-    best, best_count = None, 0
-    for name in motifs:  # in the story's frequency order
-        count = len(re.findall(rf"\b(?:{re.escape(name)}|{re.escape(name.upper())})\b", text))
-        if count > best_count:
-            best, best_count = name, count
-    return best
+def check_cue_lengths(words_per_minute, min_cue, max_cue) -> None:
+    """Raise :class:`InputError` unless all three are positive numbers and ``min_cue <= max_cue``."""
+    for name, value in (("words_per_minute", words_per_minute), ("min_cue", min_cue), ("max_cue", max_cue)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+            raise InputError(f"{name} must be a positive number, got {value!r}")
+    if min_cue > max_cue:
+        raise InputError(f"min_cue ({min_cue}) must not exceed max_cue ({max_cue})")
 
 
 def assemble(cues) -> Score:

@@ -55,6 +55,8 @@ from dataclasses import dataclass, replace
 
 from ..errors import InputError, ScoringKitError, choice_error
 from ..io import MAX_TEXT_BYTES
+from ..generate.leitmotif import main_name
+from ..generate.soundtrack import check_cue_lengths
 
 __all__ = ["Studio", "StoryDraft", "draft_story", "redraft_cue", "decode_text", "default_backend", "ENCODINGS"]
 
@@ -222,16 +224,6 @@ def _check_generator(generator) -> str:
     return generator
 
 
-def _main_name(text: str, names) -> str | None:
-    """The name mentioned most often in ``text`` (ties: the one the story uses more), as score_story picks it."""
-    best, best_count = None, 0
-    for name in names:  # in the story's frequency order
-        count = len(re.findall(rf"\b(?:{re.escape(name)}|{re.escape(name.upper())})\b", text))
-        if count > best_count:
-            best, best_count = name, count
-    return best
-
-
 def _compose_cue(index, scene, emotion, *, clock, slot_end, timed, generator, style, seed,
                  words_per_minute, min_cue, max_cue, leitmotif):
     """One cue as :func:`scoringkit.score_story` composes it (before transitions)."""
@@ -312,11 +304,7 @@ def draft_story(text: str, *, backend: str | None = None, generator: str = "rule
     backend = check_backend(default_backend() if backend is None else backend)  # before any slow step
     generator, style = _check_generator(generator), _check_style(style)
     fade = check_transition(transition, crossfade)
-    for name, value in (("words_per_minute", words_per_minute), ("min_cue", min_cue), ("max_cue", max_cue)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-            raise InputError(f"{name} must be a positive number, got {value!r}")
-    if min_cue > max_cue:
-        raise InputError(f"min_cue ({min_cue}) must not exceed max_cue ({max_cue})")
+    check_cue_lengths(words_per_minute, min_cue, max_cue)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     if not isinstance(leitmotifs, bool):
@@ -333,7 +321,7 @@ def draft_story(text: str, *, backend: str | None = None, generator: str = "rule
     for index, (scene, emotion) in enumerate(zip(scenes, emotions)):
         cue = _compose_cue(index, scene, emotion, clock=clock, slot_end=_slot_end(scenes, index), timed=timed,
                            generator=generator, style=style, seed=int(seed), words_per_minute=words_per_minute,
-                           min_cue=min_cue, max_cue=max_cue, leitmotif=_main_name(scene.text, names))
+                           min_cue=min_cue, max_cue=max_cue, leitmotif=main_name(scene.text, names))
         cues.append(cue)
         clock = cue.end
         if on_cue is not None:
@@ -1016,7 +1004,7 @@ class Studio:
                            generator=_check_generator(options["generator"]), style=_check_style(options["style"]),
                            seed=options["seed"], words_per_minute=options["words_per_minute"],
                            min_cue=defaults["min_cue"], max_cue=defaults["max_cue"],
-                           leitmotif=_main_name(scenes[0].text, find_names(scenes)))
+                           leitmotif=main_name(scenes[0].text, find_names(scenes)))
         audio = render(cue.score, sr=self.sr)
         self._build_players(len(scenes))
         for i, scene in enumerate(scenes):
