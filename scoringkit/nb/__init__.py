@@ -953,12 +953,9 @@ class TextEmotionWidget:
         from ..emotion import check_backend
 
         check_backend(backend)
-        try:
-            wait = float(debounce)
-        except (TypeError, ValueError):
-            wait = math.nan
-        if not math.isfinite(wait) or wait < 0:
-            raise InputError(f"debounce is a pause in seconds and must be a number >= 0, got {debounce!r}")
+        from ._debounce import check_debounce
+
+        wait = check_debounce(debounce)
         if not isinstance(text, str):
             raise InputError(f"text must be a string, not {type(text).__name__}")
         self.backend = backend
@@ -1051,14 +1048,9 @@ class TextEmotionWidget:
         if self.debounce == 0:
             self.update(change["new"])
             return
-        import threading
+        from ._debounce import restart_timer
 
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.debounce, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        restart_timer(self, self._fire)
 
     def _fire(self) -> None:
         with self._lock:

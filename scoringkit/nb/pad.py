@@ -529,12 +529,9 @@ class EmotionPad:
         self.duration = _check_duration(duration)
         if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or not 8000 <= sr <= 48000:
             raise InputError(f"sr must be an integer sample rate from 8000 to 48000 Hz, got {sr!r}")
-        try:
-            wait = float(debounce)
-        except (TypeError, ValueError):
-            wait = math.nan
-        if not math.isfinite(wait) or wait < 0:
-            raise InputError(f"debounce is a pause in seconds and must be a number >= 0, got {debounce!r}")
+        from ._debounce import check_debounce
+
+        wait = check_debounce(debounce)
         if table is not None:
             validate_table(table)
         self.sr, self.debounce, self.table, self.estimate = int(sr), wait, table, bool(estimate)
@@ -693,14 +690,9 @@ class EmotionPad:
         if self.debounce == 0:
             self.update(play=True)
             return
-        import threading
+        from ._debounce import restart_timer
 
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.debounce, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        restart_timer(self, self._fire)
 
     def _fire(self) -> None:
         with self._lock:
