@@ -530,9 +530,9 @@ def save_gan(generator: RollGenerator, path, *, meta: dict | None = None, overwr
 
 def default_checkpoint() -> Path:
     """Path of the shipped checkpoint, ``scoringkit/assets/models/gan_emopia.safetensors``."""
-    from importlib.resources import files
+    from .pianoroll import _asset_checkpoint
 
-    return Path(str(files("scoringkit.assets") / "models" / DEFAULT_CHECKPOINT))
+    return _asset_checkpoint(DEFAULT_CHECKPOINT)
 
 
 class GANGenerator:
@@ -588,31 +588,11 @@ def load_gan(checkpoint=None, *, device: str = "cpu", cache: bool = True) -> GAN
         The file is missing (the message says how to train one), damaged, or written for
         another model or version.
     """
-    path = Path(checkpoint) if checkpoint is not None else default_checkpoint()
-    if not path.is_file():
-        if checkpoint is None:
-            raise ModelError(f"the GAN checkpoint is not installed ({str(path)!r} is missing); train one with "
-                             "`python -m scoringkit.generate.models.gan --out my_gan.safetensors` and pass "
-                             "checkpoint=..., or use generator='rules'")
-        raise ModelError(f"no GAN checkpoint at {str(path)!r}; check the path or train one with "
-                         "`python -m scoringkit.generate.models.gan --out PATH`")
-    key = (str(path.resolve()), path.stat().st_mtime_ns, str(device))
-    with _LOCK:
-        if cache and key in _LOADED:
-            return _LOADED[key]
-        tensors, config, meta = _load_checkpoint(path, kind=KIND, version=VERSION)
-        model = RollGenerator(GANConfig.from_dict(config))
-        try:
-            model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()},
-                                  strict=True)
-        except RuntimeError as err:
-            raise ModelError(f"the weights in {str(path)!r} do not fit the stored config: {err}") from None
-        loaded = GANGenerator(model.to(device), meta)
-        if cache:
-            _LOADED.clear()
-            _LOADED[key] = loaded
-        return loaded
+    from .pianoroll import _load_roll_model
 
+    return _load_roll_model(checkpoint, default_path=default_checkpoint, kind=KIND, version=VERSION,
+                            build=lambda config: RollGenerator(GANConfig.from_dict(config)), wrap=GANGenerator,
+                            device=device, cache=cache, store=_LOADED, lock=_LOCK)
 
 def generate(intent: MusicalIntent, duration: float = 20.0, seed: int = 0, *, checkpoint=None, **options) -> Score:
     """Compose a cue with the (shipped) GAN: what ``compose(intent, generator="gan")`` calls.

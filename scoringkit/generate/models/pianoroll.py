@@ -1016,6 +1016,47 @@ def _load_checkpoint(path, *, kind: str, version: int) -> tuple[dict, dict, dict
     return tensors, config, meta
 
 
+def _asset_checkpoint(name: str) -> Path:
+    """Path of a shipped checkpoint in ``scoringkit/assets/models``."""
+    from importlib.resources import files
+
+    return Path(str(files("scoringkit.assets") / "models" / name))
+
+
+def _load_roll_model(checkpoint, *, default_path, kind: str, version: int, build, wrap, device, cache: bool,
+                     store: dict, lock):
+    """Load a VAE or GAN checkpoint (default: ``default_path()``, the shipped one), cached per path, file time and device.
+
+    ``build(config_dict)`` makes the torch module, ``wrap(module, meta)`` the generator object;
+    ``store`` and ``lock`` are the calling module's cache (one model kept at a time).
+    """
+    label = kind.upper()
+    path = Path(checkpoint) if checkpoint is not None else Path(default_path())
+    if not path.is_file():
+        if checkpoint is None:
+            raise ModelError(f"the {label} checkpoint is not installed ({str(path)!r} is missing); train one with "
+                             f"`python -m scoringkit.generate.models.{kind} --out my_{kind}.safetensors` and pass "
+                             "checkpoint=..., or use generator='rules'")
+        raise ModelError(f"no {label} checkpoint at {str(path)!r}; check the path or train one with "
+                         f"`python -m scoringkit.generate.models.{kind} --out PATH`")
+    key = (str(path.resolve()), path.stat().st_mtime_ns, str(device))
+    with lock:
+        if cache and key in store:
+            return store[key]
+        tensors, config, meta = _load_checkpoint(path, kind=kind, version=version)
+        model = build(config)
+        try:
+            model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()},
+                                  strict=True)
+        except RuntimeError as err:
+            raise ModelError(f"the weights in {str(path)!r} do not fit the stored config: {err}") from None
+        loaded = wrap(model.to(device), meta)
+        if cache:
+            store.clear()
+            store[key] = loaded
+        return loaded
+
+
 def _optimizer_tensors(optimizer, prefix: str = "optim") -> tuple[dict, list]:
     """An optimizer's state as flat tensors plus its JSON-able parameter groups (for safetensors)."""
     import torch

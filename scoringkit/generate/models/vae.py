@@ -568,9 +568,9 @@ def save_vae(model: RollVAE, path, *, meta: dict | None = None, overwrite: bool 
 
 def default_checkpoint() -> Path:
     """Path of the shipped checkpoint, ``scoringkit/assets/models/vae_emopia.safetensors``."""
-    from importlib.resources import files
+    from .pianoroll import _asset_checkpoint
 
-    return Path(str(files("scoringkit.assets") / "models" / DEFAULT_CHECKPOINT))
+    return _asset_checkpoint(DEFAULT_CHECKPOINT)
 
 
 class VAEGenerator:
@@ -749,27 +749,11 @@ def load_vae(checkpoint=None, *, device: str = "cpu") -> VAEGenerator:
         The file is missing (the message says how to train one), damaged, or written for
         another model or version.
     """
-    path = Path(checkpoint) if checkpoint is not None else default_checkpoint()
-    if not path.is_file():
-        if checkpoint is None:
-            raise ModelError(f"the VAE checkpoint is not installed ({str(path)!r} is missing); train one with "
-                             "`python -m scoringkit.generate.models.vae --out my_vae.safetensors` and pass "
-                             "checkpoint=..., or use generator='rules'")
-        raise ModelError(f"no VAE checkpoint at {str(path)!r}; check the path or train one with "
-                         "`python -m scoringkit.generate.models.vae --out PATH`")
-    key = (str(path.resolve()), path.stat().st_mtime_ns, str(device))
-    with _LOCK:
-        if key not in _LOADED:
-            tensors, config, meta = _load_checkpoint(path, kind=KIND, version=VERSION)
-            model = RollVAE(VAEConfig.from_dict(config))
-            try:
-                model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
-            except RuntimeError as err:
-                raise ModelError(f"the weights in {str(path)!r} do not fit the stored config: {err}") from None
-            _LOADED.clear()
-            _LOADED[key] = VAEGenerator(model.to(device), meta)
-        return _LOADED[key]
+    from .pianoroll import _load_roll_model
 
+    return _load_roll_model(checkpoint, default_path=default_checkpoint, kind=KIND, version=VERSION,
+                            build=lambda config: RollVAE(VAEConfig.from_dict(config)), wrap=VAEGenerator,
+                            device=device, cache=True, store=_LOADED, lock=_LOCK)
 
 def generate(intent: MusicalIntent, duration: float = 20.0, seed: int = 0, *, checkpoint=None, **options) -> Score:
     """Compose a cue with the (shipped) VAE: what ``compose(intent, generator="vae")`` calls.
