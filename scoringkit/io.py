@@ -43,6 +43,8 @@ __all__ = [
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9
+#: General MIDI controller for the reverb send level (0-127).
+REVERB_CONTROLLER = 91
 #: Largest text file :func:`read_text_file` accepts by default (bytes).
 MAX_TEXT_BYTES = 2_000_000
 
@@ -202,6 +204,8 @@ def score_to_midi(score: Score, path=None, *, overwrite: bool = False):
 
     Track 0 carries tempo, key and time signature; each :class:`Track` gets its own MIDI
     track and channel (drums on channel 10). More than 15 pitched tracks share channels.
+    A score with reverb sends General MIDI controller 91 (reverb send level,
+    ``round(amount * 127)``) on every channel at each change of its reverb map.
     """
     import mido
 
@@ -213,8 +217,12 @@ def score_to_midi(score: Score, path=None, *, overwrite: bool = False):
     conductor += [(tick(b), 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for b, bpm in score.tempo_map]
     conductor += [(tick(b), 2, mido.MetaMessage("key_signature", key=_mido_key(k))) for b, k in score.key_map]
     midi.tracks.append(_to_delta_track(conductor, "conductor"))
+    wet = any(amount > 0 for _, amount in score.reverb_map)
     for track, channel in zip(score.tracks, _assign_channels(score.tracks)):
         events = []
+        if wet:
+            events += [(tick(b), 0, mido.Message("control_change", channel=channel, control=REVERB_CONTROLLER,
+                                                 value=int(round(amount * 127)))) for b, amount in score.reverb_map]
         if not track.is_drum:
             events.append((0, 0, mido.Message("program_change", channel=channel, program=track.program)))
             events += [
@@ -275,7 +283,7 @@ def score_from_midi(path_or_file) -> Score:
     if midi.type == 2:
         raise InputError("MIDI type 2 (independent sequences) is not supported; convert it to type 0 or 1")
     tpb = midi.ticks_per_beat or TICKS_PER_BEAT
-    tempo_map, key_map, meter = [], [], None
+    tempo_map, key_map, reverb_map, meter = [], [], [], None
     tracks: dict = {}
     for t_index, mtrack in enumerate(midi.tracks):
         now, name = 0, None
@@ -292,6 +300,8 @@ def score_from_midi(path_or_file) -> Score:
                 meter = (msg.numerator, msg.denominator)
             elif msg.type == "track_name":
                 name = msg.name
+            elif msg.type == "control_change" and msg.control == REVERB_CONTROLLER:
+                reverb_map.append((beat, round(msg.value / 127, 3)))
             elif msg.type == "program_change":
                 entry = tracks.get((t_index, msg.channel))
                 if entry is not None and entry["notes"]:
@@ -318,7 +328,10 @@ def score_from_midi(path_or_file) -> Score:
     key_map = _dedupe_map(key_map) or [(0.0, "C major")]
     tempo_map[0] = (0.0, tempo_map[0][1])
     key_map[0] = (0.0, key_map[0][1])
-    return Score(result, meter=meter or (4, 4), tempo_map=tempo_map, key_map=key_map)
+    reverb_map = _dedupe_map(sorted(reverb_map, key=lambda pair: pair[0]))
+    if reverb_map and reverb_map[0][0] > 0:
+        reverb_map.insert(0, (0.0, 0.0))
+    return Score(result, meter=meter or (4, 4), tempo_map=tempo_map, key_map=key_map, reverb_map=reverb_map or None)
 
 
 def _add_note(tracks, t_index, channel, name, programs, pitch, start, length, velocity):

@@ -35,6 +35,12 @@ emotional cues:
   changes read as calm (Gabrielsson & Lindström 2010; Juslin 2001).
 * **Dynamics over time**: crescendi build tension toward a climax, decrescendi
   let it go (Huron 2006, *Sweet Anticipation*).
+* **Space (reverb)**: more reverberation makes instruments sound more romantic, sad,
+  mysterious and distant, less happy, comic or heroic (Mo, Wu & Horner 2015, *J.
+  Audio Eng. Soc.* 63(12)); calm and sad scenes get a larger room, excited ones a
+  drier, closer sound.
+* **Texture**: a second, softer voice against the melody (the ``counter`` role) fills
+  the sound without adding notes outside the chords.
 
 Checked against EMOPIA (``benchmarks/emopia_vs_table.py``, 1,078 pop-piano clips): the
 data agrees on the strongest cues -- high-arousal clips are much louder (+24 velocity)
@@ -111,22 +117,24 @@ LINEAR_RULES = {
     "syncopation": (0.12, 0.05, 0.3, 0.0, 0.8, "more off-beat accents with arousal: rhythmic irregularity reads as "
                     "activity and excitement"),
     "percussion": (0.12, 0.05, 0.6, 0.0, 1.0, "drums enter and grow with arousal (below 0.2 there are none)"),
+    "reverb": (0.32, -0.04, -0.2, 0.08, 0.7, "more room at low arousal (and a little for sadness): reverberation "
+               "sounds distant, tender or sad, a dry close sound energetic"),
 }
 
 #: ``quadrant -> key, harmony family and General MIDI programs per role``.
 QUADRANT_CHOICES = {
     1: {"key": "D major", "harmony": "bright",
-        "instruments": {"melody": 73, "accompaniment": 0, "pad": 48, "bass": 33},
+        "instruments": {"melody": 73, "counter": 71, "accompaniment": 0, "pad": 48, "bass": 33},
         "scale": "ionian", "dynamics": "arch",
         "reason": "major mode and bright timbres (flute, piano, strings) for positive, energetic scenes"},
     2: {"key": "C minor", "harmony": "tense", "scale": "harmonic minor", "dynamics": "crescendo",
-        "instruments": {"melody": 40, "accompaniment": 48, "pad": 61, "bass": 43},
+        "instruments": {"melody": 40, "counter": 42, "accompaniment": 48, "pad": 61, "bass": 43},
         "reason": "minor mode with dominant tension; strings and brass for threat and anger"},
     3: {"key": "D minor", "harmony": "lament", "scale": "aeolian", "dynamics": "decrescendo",
-        "instruments": {"melody": 42, "accompaniment": 0, "pad": 49, "bass": 43},
+        "instruments": {"melody": 42, "counter": 69, "accompaniment": 0, "pad": 49, "bass": 43},
         "reason": "minor mode, descending progressions and dark timbres (cello, slow strings) for grief"},
     4: {"key": "F major", "harmony": "pastoral", "scale": "ionian", "dynamics": "steady",
-        "instruments": {"melody": 71, "accompaniment": 46, "pad": 89, "bass": 32},
+        "instruments": {"melody": 71, "counter": 70, "accompaniment": 46, "pad": 89, "bass": 32},
         "reason": "major mode with plagal colour; soft timbres (clarinet, harp, warm pad) for calm"},
 }
 
@@ -158,29 +166,32 @@ CATEGORY_MIN = 0.4
 #: General MIDI programs; everything stays clipped to the table's ranges.
 STYLES = {
     "film": {"reason": "film: the table as it is"},
-    "game": {"scale_tempo": 1.05, "add": {"percussion": 0.2, "syncopation": 0.1}, "set": {"dynamics": "steady"},
+    "game": {"scale_tempo": 1.05, "add": {"percussion": 0.2, "syncopation": 0.1},
+             "set": {"dynamics": "steady", "reverb": 0.1},
              "instruments": {"melody": 80, "bass": 38},
              "reason": "game loop: steady dynamics so it can repeat, a square-wave lead and synth bass, more drive"},
     "jingle": {"scale_tempo": 1.1, "add": {"register": 4, "velocity": 6, "syncopation": 0.2, "percussion": 0.2},
-               "set": {"dynamics": "arch"}, "instruments": {"melody": 9, "accompaniment": 0, "bass": 33},
+               "set": {"dynamics": "arch", "reverb": 0.1}, "instruments": {"melody": 9, "accompaniment": 0, "bass": 33},
                "reason": "ad jingle: brisk, high, catchy off-beats, glockenspiel hook"},
-    "lullaby": {"scale_tempo": 0.7, "add": {"velocity": -18, "density": -0.4, "articulation": 0.1},
+    "lullaby": {"scale_tempo": 0.7, "add": {"velocity": -18, "density": -0.4, "articulation": 0.1, "reverb": 0.1},
                 "set": {"percussion": 0.0, "tension": 0.0, "syncopation": 0.0, "dynamics": "decrescendo",
                         "meter": (3, 4)},
-                "instruments": {"melody": 10, "accompaniment": 46, "pad": 89, "bass": 32},
+                "instruments": {"melody": 10, "counter": 73, "accompaniment": 46, "pad": 89, "bass": 32},
                 "reason": "lullaby: slow 3/4 rocking, soft music box and harp, no drums, no dissonance"},
-    "horror": {"scale_tempo": 0.85, "scale": "phrygian", "add": {"tension": 0.5, "register": -6}, "set": {"mode": "minor",
+    "horror": {"scale_tempo": 0.85, "scale": "phrygian", "add": {"tension": 0.5, "register": -6, "reverb": 0.3},
+               "set": {"mode": "minor",
                "dynamics": "crescendo", "harmony": "tense"},
-               "instruments": {"melody": 41, "pad": 49, "bass": 43},
+               "instruments": {"melody": 41, "counter": 42, "pad": 49, "bass": 43},
                "reason": "horror: minor mode, clusters and chromatic creeping, low viola and strings, a slow swell"},
 }
 
 _LINEAR_FIELDS = ("base", "valence weight", "arousal weight", "low", "high", "reason")
 _LINEAR_LIMITS = {"tempo": (20.0, 300.0), "register": (24.0, 108.0), "velocity": (1.0, 127.0),
                   "density": (0.125, 4.0), "articulation": (0.05, 1.0), "tension": (0.0, 1.0),
-                  "syncopation": (0.0, 1.0), "percussion": (0.0, 1.0)}
+                  "syncopation": (0.0, 1.0), "percussion": (0.0, 1.0), "reverb": (0.0, 1.0)}
 _REQUIRED_LINEAR = ("tempo", "register", "velocity", "density", "articulation")  # the others default to 0
-_ROLES = ("melody", "accompaniment", "pad", "bass")
+#: Instrument roles a quadrant choice or style can assign a General MIDI program to.
+ROLES = ("melody", "counter", "accompaniment", "pad", "bass")
 
 
 def validate_table(table) -> dict:
@@ -249,8 +260,8 @@ def validate_table(table) -> dict:
         if choice.get("dynamics", "steady") not in DYNAMIC_CURVES:
             raise InputError(f"{where}['dynamics'] must be one of {list(DYNAMIC_CURVES)}, got {choice['dynamics']!r}")
         for role, program in choice["instruments"].items():
-            if role not in _ROLES:
-                raise InputError(f"{where}['instruments'] has unknown role {role!r}; roles are {list(_ROLES)}")
+            if role not in ROLES:
+                raise InputError(f"{where}['instruments'] has unknown role {role!r}; roles are {list(ROLES)}")
             if isinstance(program, bool) or not isinstance(program, numbers.Integral) or not 0 <= program <= 127:
                 raise InputError(f"{where}['instruments'][{role!r}] must be a General MIDI program 0-127, "
                                  f"got {program!r}")
@@ -500,6 +511,7 @@ def emotion_to_intent(
         percussion=round(values.get("percussion", 0.0), 3),
         dynamics=extra.get("dynamics", "steady"),
         harmonic_rhythm=0.5 if slow else 1.0,
+        reverb=round(values.get("reverb", 0.0), 3),
     )
 
 

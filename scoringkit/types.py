@@ -312,6 +312,10 @@ class MusicalIntent:
         two thirds, softer at the end).
     harmonic_rhythm : float
         Chords per bar: 1, or 0.5 (each chord held for two bars).
+    reverb : float
+        0-1: how much room the renderer adds (0 = dry, 1 = a long hall); the composer
+        stores it in the score (:attr:`Score.reverb_map`) and :func:`scoringkit.render`
+        applies it.
 
     Examples
     --------
@@ -337,6 +341,7 @@ class MusicalIntent:
     percussion: float = 0.0
     dynamics: str = "steady"
     harmonic_rhythm: float = 1.0
+    reverb: float = 0.0
 
     def __post_init__(self):
         tempo = float(self.tempo)
@@ -352,7 +357,7 @@ class MusicalIntent:
                 fits = sorted(name for name, m in SCALE_NAMES.items() if m == mode)
                 raise InputError(f"the {self.scale} scale needs a {SCALE_NAMES[self.scale]} key, but the key is "
                                  f"{self.key!r}; for a {mode} key use one of {fits}")
-        for name in ("tension", "syncopation", "percussion"):
+        for name in ("tension", "syncopation", "percussion", "reverb"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise InputError(f"{name} must be a number from 0 to 1, got {value!r}")
@@ -395,10 +400,28 @@ class MusicalIntent:
             ("percussion", f"{self.percussion:.2f}" + (" (no drums)" if self.percussion < 0.2 else "")),
             ("dynamics", self.dynamics),
             ("harmonic_rhythm", f"{self.harmonic_rhythm:g} chord/bar"),
+            ("reverb", f"{self.reverb:.2f}" + (" (dry)" if self.reverb == 0 else "")),
             ("instruments", ", ".join(f"{r}={p}" for r, p in self.instruments.items())),
         ]
         width = max(len(value) for _, value in rows) + 2
         return "\n".join(f"{name:<16}{value:<{width}}{self.reasons.get(name, '')}".rstrip() for name, value in rows)
+
+
+def _check_reverb_map(pairs) -> list:
+    """Sorted ``(beat, amount)`` pairs starting at beat 0, amounts in [0, 1], repeats merged."""
+    try:
+        pairs = sorted((float(b), float(a)) for b, a in pairs)
+    except (TypeError, ValueError):
+        raise InputError(f"reverb_map must be (beat, amount) pairs, got {pairs!r}") from None
+    if pairs[0][0] != 0:
+        raise InputError("reverb_map must start at beat 0")
+    out = []
+    for beat, amount in pairs:
+        if not (math.isfinite(amount) and 0 <= amount <= 1):
+            raise InputError(f"reverb must be a number from 0 (dry) to 1 (a long hall), got {amount!r}")
+        if not out or amount != out[-1][1]:
+            out.append((beat, amount))
+    return out
 
 
 @dataclass
@@ -507,6 +530,12 @@ class Score:
         ``(beat, bpm)`` pairs; the first must be at beat 0.
     key_map : list of (float, str), optional
         ``(beat, key name)`` pairs; the first must be at beat 0.
+    reverb : float
+        Room the renderer adds, 0 (dry, the default) to 1 (a long hall); ignored when
+        ``reverb_map`` is given. Written to MIDI as controller 91 (reverb send).
+    reverb_map : list of (float, float), optional
+        ``(beat, amount)`` pairs; the first must be at beat 0 (a soundtrack joins cues
+        with different rooms).
 
     Examples
     --------
@@ -526,6 +555,8 @@ class Score:
         meter: tuple = (4, 4),
         tempo_map: list | None = None,
         key_map: list | None = None,
+        reverb: float = 0.0,
+        reverb_map: list | None = None,
     ):
         self.tracks = list(tracks)
         self.tempo_map = sorted((float(b), float(t)) for b, t in (tempo_map or [(0.0, tempo)]))
@@ -538,6 +569,7 @@ class Score:
                 raise InputError(f"tempo must be between 1 and 1000 BPM, got {bpm!r}")
         for _, name in self.key_map:
             parse_key(name)
+        self.reverb_map = _check_reverb_map(reverb_map if reverb_map else [(0.0, reverb)])
         for track in self.tracks:
             if not isinstance(track, Track):
                 raise InputError(f"Score tracks must be Track objects, not {type(track).__name__}")
@@ -552,6 +584,11 @@ class Score:
     def key(self) -> str:
         """Key at beat 0."""
         return self.key_map[0][1]
+
+    @property
+    def reverb(self) -> float:
+        """Reverb amount at beat 0 (0 = dry, 1 = a long hall)."""
+        return self.reverb_map[0][1]
 
     @property
     def end_beat(self) -> float:
@@ -604,6 +641,11 @@ class Score:
         """Key in force at ``beat``."""
         index = bisect_right([b for b, _ in self.key_map], beat) - 1
         return self.key_map[max(index, 0)][1]
+
+    def reverb_at(self, beat: float) -> float:
+        """Reverb amount in force at ``beat``."""
+        index = bisect_right([b for b, _ in self.reverb_map], beat) - 1
+        return self.reverb_map[max(index, 0)][1]
 
     def track(self, name: str) -> Track:
         """The first track called ``name``."""

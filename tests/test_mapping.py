@@ -27,7 +27,8 @@ def test_valence_sets_mode_and_register():
 def test_values_stay_in_playable_ranges(v, a):
     i = intent(v, a)
     assert 40 <= i.tempo <= 180 and 1 <= i.velocity <= 127 and 40 <= i.register <= 84
-    assert set(i.instruments) == {"melody", "accompaniment", "pad", "bass"}
+    assert set(i.instruments) == {"melody", "counter", "accompaniment", "pad", "bass"}
+    assert 0.08 <= i.reverb <= 0.7
     assert all(0 <= p <= 127 for p in i.instruments.values())
     assert set(i.reasons) >= {"tempo", "register", "velocity", "key"}
 

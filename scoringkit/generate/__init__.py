@@ -119,6 +119,7 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
 
             learned = importlib.import_module(LEARNED_GENERATORS[generator], __name__)
             score = learned.generate(intent, duration=float(duration), seed=candidate_seed)
+            score.reverb_map = [(0.0, intent.reverb)]  # the room is the intent's, whoever wrote the notes
         else:
             score = compose_rules(intent, duration=float(duration), seed=candidate_seed)
         if loop:

@@ -11,16 +11,20 @@ What it writes for a :class:`~scoringkit.types.MusicalIntent`:
    motif (steps up and down the scale) that recurs bar after bar on new chords
    (a sequence) and comes back inverted in later phrases; strong beats land on
    chord tones; it moves around the intent's register.
-4. **Bass** — chord roots, from whole notes (calm) to pulsing eighths (excited).
-5. **Accompaniment** — broken chords at low energy, block chords at high energy.
-6. **Pad** — a soft sustained chord per bar underneath (with a semitone cluster
+4. **Counter-line** — a second, softer voice under the melody (role ``counter``),
+   entering with the second phrase: chord tones in half notes (quarters when the
+   music is busy), thirds before roots before fifths, moving against the melody's
+   direction (contrary motion) and never in parallel fifths or octaves with it.
+5. **Bass** — chord roots, from whole notes (calm) to pulsing eighths (excited).
+6. **Accompaniment** — broken chords at low energy, block chords at high energy.
+7. **Pad** — a soft sustained chord per bar underneath (with a semitone cluster
    when ``tension`` is high).
-7. **Colour** — the intent's modal scale (:data:`SCALES`) for the melody, and its
+8. **Colour** — the intent's modal scale (:data:`SCALES`) for the melody, and its
    characteristic chord (:data:`MODAL_CHORDS`); with ``tension``, diminished and
    augmented chords and chromatic neighbour notes.
-8. **Drums** — with ``percussion`` ≥ 0.2: a ride or hi-hat pulse, kick and backbeat
+9. **Drums** — with ``percussion`` ≥ 0.2: a ride or hi-hat pulse, kick and backbeat
    snare, syncopated kicks with ``syncopation``, fills at phrase ends.
-9. **Dynamics** — velocities follow the intent's curve (:data:`DYNAMIC_SHAPES`),
+10. **Dynamics** — velocities follow the intent's curve (:data:`DYNAMIC_SHAPES`),
    e.g. a crescendo toward the end.
 
 Examples
@@ -231,6 +235,10 @@ def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 
     roles = intent.instruments
     if "melody" in roles:
         tracks.append(Track("melody", roles["melody"], melody))
+    if "counter" in roles:
+        counter = _counter(intent, chords, melody, beats_per_bar)
+        if counter:
+            tracks.append(Track("counter", roles["counter"], counter))
     if "accompaniment" in roles:
         tracks.append(Track("accompaniment", roles["accompaniment"], _accompaniment(intent, chords, beats_per_bar)))
     if "pad" in roles:
@@ -240,7 +248,7 @@ def compose_rules(intent: MusicalIntent, *, duration: float = 20.0, seed: int = 
     if intent.percussion >= 0.2:
         tracks.append(Track("drums", 0, _drums(intent, n_bars, beats_per_bar, rng), is_drum=True))
     _shape_dynamics(tracks, intent.dynamics, n_bars * beats_per_bar)
-    return Score(tracks, tempo=intent.tempo, key=intent.key, meter=intent.meter)
+    return Score(tracks, tempo=intent.tempo, key=intent.key, meter=intent.meter, reverb=intent.reverb)
 
 
 def _shape_dynamics(tracks, curve, total_beats):
@@ -363,6 +371,102 @@ def _melody(intent, chords, scale, beats_per_bar, rng):
                 notes.append(Note(pitch, bar_start + onset, length * intent.articulation, velocity))
             previous = pitch
             onset += length
+    return notes
+
+
+#: Preference among chord tones for the counter-line: the third colours the chord
+#: without doubling the bass, the root is next, the fifth (hollow) last.
+COUNTER_TONE_COST = (0.8, 0.0, 1.6)  # root, third, fifth
+
+
+def _sounding(notes, beat):
+    """Pitch of the last note that starts at or before ``beat`` (the melody heard then)."""
+    pitch = None
+    for note in notes:
+        if note.start > beat + 1e-9:
+            break
+        pitch = note.pitch
+    return pitch
+
+
+def _counter_cost(p, chord, previous, above, previous_melody):
+    """Cost of counter-line pitch ``p`` under melody pitch ``above`` (lower is better).
+
+    Tone preference (:data:`COUNTER_TONE_COST`), a quarter point per semitone of leap
+    and 3 more beyond a fifth, 1.6 for repeating the last pitch, 1.5 for moving the
+    same way as the melody (0.5 off for contrary motion), 6 for parallel fifths or
+    octaves with the melody.
+    """
+    value = COUNTER_TONE_COST[min(chord.index(p % 12), 2)]
+    if previous is None:
+        return value
+    leap = abs(p - previous)
+    value += leap / 4.0 + (3.0 if leap > 7 else 0.0) + (1.6 if leap == 0 else 0.0)
+    if above is not None and previous_melody is not None:
+        melody_move, own_move = above - previous_melody, p - previous
+        if melody_move * own_move > 0:
+            value += 1.5
+        elif melody_move * own_move < 0:
+            value -= 0.5
+        if _parallel_perfect(previous, p, previous_melody, above):
+            value += 6.0
+    return value
+
+
+def _parallel_perfect(low_before, low_after, high_before, high_after) -> bool:
+    """True if two voices that both move keep a perfect fifth or octave between them."""
+    interval = (high_before - low_before) % 12
+    return (low_after != low_before and high_after != high_before and interval in (0, 7)
+            and (high_after - low_after) % 12 == interval)
+
+
+def _counter(intent, chords, melody, beats_per_bar):
+    """A counter-line under the melody: from the second phrase on in cues of 8 bars or
+    more, from bar 3 in shorter ones (a 1-2 bar cue has none).
+
+    Each note is the chord tone at least a minor third below the melody note sounding
+    then with the lowest :func:`_counter_cost` (parallel fifths and octaves with the
+    melody are left out whenever another chord tone fits); a pitch repeated within a bar is tied
+    over; phrase ends and the last bar hold one note (the final one the tonic chord's
+    third or root).
+    """
+    n_bars = len(chords)
+    melody = sorted(melody, key=lambda n: n.start)
+    first_bar = 4 if n_bars >= 8 else 2
+    step = 2.0 if intent.density < 1.3 else 1.0
+    if beats_per_bar % step:
+        step = beats_per_bar  # e.g. 3/4 at low density: one dotted half per bar
+    centre = intent.register - 9
+    low, high = max(43, centre - 7), centre + 6
+    velocity = max(20, intent.velocity - 12)
+    notes, previous, previous_melody, onset_melody = [], None, None, None
+    for bar in range(first_bar, n_bars):
+        chord = chords[bar]
+        last = bar == n_bars - 1
+        onsets = [0.0] if last or bar % 4 == 3 else [i * step for i in range(int(beats_per_bar // step))]
+        for k, onset in enumerate(onsets):
+            beat = bar * beats_per_bar + onset
+            length = beats_per_bar - onset if k == len(onsets) - 1 else step
+            above = _sounding(melody, beat)
+            ceiling = min(high, (above if above is not None else high + 3) - 3)
+            options = _pitches_in_range(set(chord), low, ceiling)
+            if not options:
+                continue
+            if last:
+                options = [p for p in options if p % 12 in chord[:2]] or options
+            if previous is not None and above is not None:
+                # judged against the melody where the held counter note began and where it was last heard
+                heard = {m for m in (onset_melody, previous_melody) if m is not None}
+                options = [p for p in options
+                           if not any(_parallel_perfect(previous, p, m, above) for m in heard)] or options
+            pitch = min(options, key=lambda p: (_counter_cost(p, chord, previous, above, previous_melody), p))
+            held = notes and pitch == previous and k > 0  # same pitch, same chord: tie it over
+            if held:
+                notes[-1].duration = beat + length * max(0.85, intent.articulation) - notes[-1].start
+            else:
+                notes.append(Note(pitch, beat, length * max(0.85, intent.articulation), velocity))
+                onset_melody = above
+            previous, previous_melody = pitch, above
     return notes
 
 

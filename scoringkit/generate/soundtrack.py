@@ -212,12 +212,12 @@ def assemble(cues) -> Score:
     """Join the cues' scores into one score, each at its ``cue.start`` (rests fill any gap).
 
     One track per role name; when a cue uses another instrument for a role, the
-    track gets a program change at the cue's first beat. Tempo and key change at
+    track gets a program change at the cue's first beat. Tempo, key and reverb change at
     each cue boundary, and wherever a cue's own tempo or key map changes inside it
     (e.g. a tempo ramp written by :func:`scoringkit.generate.transitions.apply_transitions`).
     """
     tracks: dict[str, Track] = {}
-    tempo_map, key_map = [], []
+    tempo_map, key_map, reverb_map = [], [], []
     offset, clock = 0.0, 0.0  # beat and second where the previous cue ended
     meter = cues[0].score.meter if cues else (4, 4)
     for cue in cues:
@@ -227,8 +227,10 @@ def assemble(cues) -> Score:
         if not tempo_map and offset > 0:
             tempo_map.append((0.0, score.tempo))
             key_map.append((0.0, score.key))
+            reverb_map.append((0.0, score.reverb))
         tempo_map += [(offset + beat, bpm) for beat, bpm in score.tempo_map]
         key_map += [(offset + beat, key) for beat, key in score.key_map]
+        reverb_map += [(offset + beat, amount) for beat, amount in score.reverb_map]
         for track in score.tracks:
             merged = tracks.get(track.name)
             if merged is None:
@@ -242,4 +244,5 @@ def assemble(cues) -> Score:
         length = _whole_bar_beats(score)
         offset += length
         clock = max(clock, cue.start) + score.seconds_at(length)
-    return Score(list(tracks.values()), meter=meter, tempo_map=tempo_map or None, key_map=key_map or None)
+    return Score(list(tracks.values()), meter=meter, tempo_map=tempo_map or None, key_map=key_map or None,
+                 reverb_map=reverb_map or None)

@@ -338,7 +338,8 @@ def _copy_track(track: Track, notes) -> Track:
 
 
 def _rebuild(score: Score, tracks, tempo_map=None) -> Score:
-    return Score(tracks, meter=score.meter, tempo_map=tempo_map or list(score.tempo_map), key_map=list(score.key_map))
+    return Score(tracks, meter=score.meter, tempo_map=tempo_map or list(score.tempo_map), key_map=list(score.key_map),
+                 reverb_map=list(score.reverb_map))
 
 
 def _reharmonise(score: Score, segments, *, copy_from_previous=()) -> Score:

@@ -34,6 +34,7 @@ import numbers
 from functools import lru_cache
 
 from ..errors import InputError
+from ..mapping import ROLES
 from ..types import QUADRANT_NAMES, MusicalIntent
 
 __all__ = ["mapping_table", "intent_table", "EmotionPad"]
@@ -42,7 +43,6 @@ __all__ = ["mapping_table", "intent_table", "EmotionPad"]
 #: evaluates the linear rules: the middle of each quadrant.
 QUADRANT_CENTRE = 0.6
 _SIGNS = {1: (1, 1), 2: (-1, 1), 3: (-1, -1), 4: (1, -1)}
-_ROLES = ("melody", "accompaniment", "pad", "bass")
 
 _TABLE_STYLE = (
     "<style>.sk-table td, .sk-table th {padding: 2px 8px; vertical-align: top; text-align: left}"
@@ -125,7 +125,7 @@ def mapping_table(table=None, *, at: float = QUADRANT_CENTRE):
     linear = (f'<table class="sk-table"><caption>Linear rules: value = clip(base + weight × valence + weight × '
               f"arousal, low, high)</caption><thead><tr>{''.join(f'<th>{_esc(h)}</th>' for h in heads)}</tr></thead>"
               f"<tbody>{''.join(rows)}</tbody></table>")
-    heads = ["quadrant", "key", "scale", "harmony", "dynamics", *_ROLES, "reason"]
+    heads = ["quadrant", "key", "scale", "harmony", "dynamics", *ROLES, "reason"]
     rows = []
     for q in (1, 2, 3, 4):
         choice = table["quadrants"][q]
@@ -133,7 +133,7 @@ def mapping_table(table=None, *, at: float = QUADRANT_CENTRE):
                  f"<td>{_esc(choice.get('scale') or '(plain)')}</td>", f"<td>{_esc(choice['harmony'])}</td>",
                  f"<td>{_esc(choice.get('dynamics', 'steady'))}</td>"]
         cells += [f"<td>{_esc(_program(choice['instruments'][r])) if r in choice['instruments'] else '—'}</td>"
-                  for r in _ROLES]
+                  for r in ROLES]
         cells.append(f'<td class="why">{_esc(choice.get("reason", ""))}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     quadrants = (f'<table class="sk-table"><caption>Quadrant choices (EMOPIA numbering)</caption><thead><tr>'

@@ -23,6 +23,7 @@ Examples
 ...     print(name)
 accompaniment · Acoustic Grand Piano
 bass · Electric Bass (finger)
+counter · Clarinet
 drums
 melody · Flute
 pad · String Ensemble 1

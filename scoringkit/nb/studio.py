@@ -387,9 +387,9 @@ def redraft_cue(draft: StoryDraft, index: int, *, emotion=None, generator: str |
 
 
 def _same_music(a, b) -> bool:
-    """True if two scores hold the same notes, programs, tempo and key maps (so the same audio)."""
+    """True if two scores hold the same notes, programs, tempo, key and reverb maps (so the same audio)."""
     return a is b or (a.tracks == b.tracks and a.tempo_map == b.tempo_map and a.key_map == b.key_map
-                      and a.meter == b.meter)
+                      and a.reverb_map == b.reverb_map and a.meter == b.meter)
 
 
 # -- the widget ---------------------------------------------------------------------------------
