@@ -10,13 +10,14 @@ TINYSOUNDFONT := tinysoundfont==0.3.7
 # `torch` requirement would pull a multi-GB CUDA build on Linux)
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lab bench clean help
+.PHONY: demo test lab bench wheel clean help
 
 help:
 	@echo "make demo   install into .venv and score the bundled example story into out/"
 	@echo "make test   install into .venv and run the whole test suite, notebooks included"
 	@echo "make lab    start JupyterLab on the notebooks"
 	@echo "make bench  measure import time, end-to-end speed and real-time factor"
+	@echo "make wheel  build dist/scoringkit-<version>-py3-none-any.whl (assets included), e.g. for Colab"
 
 # (re)install when the dependency list changes
 $(STAMP): pyproject.toml
@@ -45,5 +46,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_text_emotion.py
 	$(BIN)/python benchmarks/bench_fuse.py
 
+# A wheel with the shipped assets (models, model cards, stories) inside: upload it next to a notebook
+# on Colab and the notebook's first cell installs it. Built offline with the venv's setuptools; the
+# stale build/ folder is removed first, so no file deleted from the source can slip into the wheel.
+wheel: $(STAMP)
+	rm -rf build dist/scoringkit-*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+	rm -rf build
+	@ls -l dist/scoringkit-*.whl
+	@echo "On Colab: upload this file next to the notebook, then run the notebook's first cell."
+
 clean:
-	rm -rf $(VENV) out notebooks/quickstart_out .pytest_cache
+	rm -rf $(VENV) out notebooks/quickstart_out .pytest_cache build dist

@@ -18,3 +18,11 @@ def test_notebook_is_committed_without_outputs(path):
     dirty = [i for i, cell in enumerate(notebook["cells"])
              if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)]
     assert not dirty, f"cells {dirty} of {path.name} have outputs: run `nbstripout {path}`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_widget_state_or_run_metadata(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    assert "widgets" not in notebook["metadata"], f"{path.name} stores widget state: run `nbstripout {path}`"
+    timed = [i for i, cell in enumerate(notebook["cells"]) if {"execution", "ExecuteTime"} & set(cell["metadata"])]
+    assert not timed, f"cells {timed} of {path.name} keep execution times: run `nbstripout {path}`"
