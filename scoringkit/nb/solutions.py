@@ -489,10 +489,8 @@ def ex06_temperature_sweep(temperatures=(0.7, 1.0, 1.3), *, seeds=range(4), dura
     >>> [row["temperature"] for row in rows], 0 <= rows[0]["scale_consistency"] <= 1
     ([0.7, 1.3], True)
     """
-    import numpy as np
-
     from ..extract import symbolic_features
-    from ..fuse import QUADRANT_TARGETS, quality_metrics
+    from ..fuse import QUADRANT_TARGETS
     from ..generate.models import transformer
     from ..mapping import emotion_to_intent
     from ..types import Emotion
@@ -503,14 +501,22 @@ def ex06_temperature_sweep(temperatures=(0.7, 1.0, 1.3), *, seeds=range(4), dura
     rows = []
     for temperature in temperatures:
         cues = [shipped.generate(intent, duration=duration, seed=seed, temperature=temperature) for seed in seeds]
-        metrics = [quality_metrics(cue) for cue in cues]
-        keys = [symbolic_features(cue).key for cue in cues]
         row = {"temperature": temperature}
-        for name in ("pitch_class_entropy", "scale_consistency", "self_similarity", "repetition_rate"):
-            row[name] = float(np.nanmean([m[name] for m in metrics]))
-        row["keys"] = keys
+        row.update(_mean_metrics(cues, ("pitch_class_entropy", "scale_consistency", "self_similarity",
+                                        "repetition_rate")))
+        row["keys"] = [symbolic_features(cue).key for cue in cues]
         rows.append(row)
     return rows
+
+
+def _mean_metrics(cues, names) -> dict:
+    """Mean of each named :func:`scoringkit.fuse.quality_metrics` entry over ``cues`` (NaNs skipped)."""
+    import numpy as np
+
+    from ..fuse import quality_metrics
+
+    metrics = [quality_metrics(cue) for cue in cues]
+    return {name: float(np.nanmean([m[name] for m in metrics])) for name in names}
 
 
 def ex07_rho_comparison(rhos=(0.0, 0.8, 0.95), *, seeds=range(2), duration: float = 12.0) -> list:
@@ -551,9 +557,6 @@ def ex07_rho_comparison(rhos=(0.0, 0.8, 0.95), *, seeds=range(2), duration: floa
     >>> rows[1]["self_similarity"] > rows[0]["self_similarity"]
     True
     """
-    import numpy as np
-
-    from ..fuse import quality_metrics
     from ..generate.models import gan
     from ..generate.models.pianoroll import plain_intent
 
@@ -561,11 +564,11 @@ def ex07_rho_comparison(rhos=(0.0, 0.8, 0.95), *, seeds=range(2), duration: floa
     shipped = gan.load_gan()
     rows = []
     for rho in rhos:
-        metrics = [quality_metrics(shipped.generate(plain_intent(q), duration=duration, seed=seed, rho=rho))
-                   for q in (1, 2, 3, 4) for seed in seeds]
+        cues = [shipped.generate(plain_intent(q), duration=duration, seed=seed, rho=rho)
+                for q in (1, 2, 3, 4) for seed in seeds]
         row = {"rho": rho}
-        for name in ("self_similarity", "repetition_rate", "groove_consistency", "pitch_class_entropy"):
-            row[name] = float(np.nanmean([m[name] for m in metrics]))
+        row.update(_mean_metrics(cues, ("self_similarity", "repetition_rate", "groove_consistency",
+                                        "pitch_class_entropy")))
         rows.append(row)
     return rows
 
