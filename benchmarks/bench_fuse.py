@@ -3,12 +3,16 @@
 Run with ``.venv/bin/python benchmarks/bench_fuse.py`` (``--seeds 5`` for a quick run).
 Prints Markdown tables for the README.
 
-(a) Quadrant accuracy of the rules generator: for each EMOPIA quadrant and each seed a
-    target emotion is drawn inside the quadrant (|valence| and |arousal| uniform in
-    [0.2, 0.9], fixed RNG) and a 20 s cue composed with ``candidates=1`` and
-    ``candidates=8``; a cue counts as correct when ``music_emotion(cue).quadrant`` is the
-    target's. Time per cue is the wall time of ``compose`` alone (reranking's own
-    music-emotion calls included; the accuracy check is not).
+(a) Quadrant accuracy with and without reranking, for each generator of ``--generators``
+    (default: rules, transformer, vae, gan): for each EMOPIA quadrant and each seed a target
+    emotion is drawn inside the quadrant (|valence| and |arousal| uniform in [0.2, 0.9],
+    fixed RNG) and a 20 s cue composed with ``candidates=1`` and ``candidates=8`` (the pool
+    of seed ``s`` is seeds ``8s .. 8s+7``, so pools do not overlap), and for the Transformer
+    also with ``search="beam"`` (4 beams, λ = 0.5) alone and with ``candidates=8``
+    (``--beam-candidates``); a cue counts as correct when ``music_emotion(cue).quadrant`` is
+    the target's. Time per cue is the wall time of ``compose`` alone (reranking's own
+    music-emotion calls included; the accuracy check is not); ``uptime``'s load is printed
+    with each row, since other jobs on the machine slow every figure down.
 (b) ``score_story`` on the bundled example story with ``candidates`` 1, 4 and 8: time and
     share of cues whose music lands in the scene's quadrant (to choose its default).
 (c) ``quality_metrics`` on 100 composed 20 s cues (median of ``--repeat`` runs), and
@@ -38,28 +42,36 @@ def target(quadrant, seed):
     return sv * rng.uniform(0.2, 0.9), sa * rng.uniform(0.2, 0.9)
 
 
-def quadrant_table(sk, seeds, candidate_counts, duration):
-    rows = {}
-    for n in candidate_counts:
-        per_q, seconds, cues = {}, 0.0, 0
-        for q in SIGNS:
-            hits = 0
-            for seed in range(seeds):
-                emotion = sk.Emotion(*target(q, seed))
-                start = time.perf_counter()
-                score = sk.compose(emotion, duration=duration, seed=seed, candidates=n)
-                seconds += time.perf_counter() - start
-                cues += 1
-                hits += sk.music_emotion(score).quadrant == q
-            per_q[q] = hits / seeds
-        rows[n] = (per_q, sum(per_q.values()) / len(per_q), seconds / cues)
-    return rows
+def quadrant_row(sk, generator, seeds, n, duration, **options):
+    """Share of cues in the intended quadrant per quadrant, overall, and seconds per cue."""
+    per_q, seconds, cues = {}, 0.0, 0
+    for q in SIGNS:
+        hits = 0
+        for seed in range(seeds):
+            emotion = sk.Emotion(*target(q, seed))
+            start = time.perf_counter()
+            score = sk.compose(emotion, generator=generator, duration=duration, seed=seed * n, candidates=n,
+                               **options)
+            seconds += time.perf_counter() - start
+            cues += 1
+            hits += sk.music_emotion(score).quadrant == q
+        per_q[q] = hits / seeds
+    return per_q, sum(per_q.values()) / len(per_q), seconds / cues
+
+
+def load_average():
+    return os.getloadavg()[0]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="seeds per quadrant (default 20)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--generators", nargs="*", default=["rules", "transformer", "vae", "gan"])
+    parser.add_argument("--candidates", nargs="*", type=int, default=[1, 8])
+    parser.add_argument("--no-beam", action="store_true", help="leave out the Transformer's beam search")
+    parser.add_argument("--beam-candidates", action="store_true", help="also beam search with candidates=8")
+    parser.add_argument("--quadrants-only", action="store_true", help="only (a)")
     args = parser.parse_args()
 
     import scoringkit as sk
@@ -71,15 +83,26 @@ def main():
     sk.music_emotion(sk.compose(sk.Emotion(0.5, 0.5), duration=8))  # warm: model, imports
 
     # (a) quadrant accuracy with and without reranking
-    counts = (1, 8)
-    table = quadrant_table(sk, args.seeds, counts, 20.0)
-    print(f"(a) rules generator, 20 s cues, {len(SIGNS)} quadrants x {args.seeds} seeds: "
-          "share of cues whose music_emotion quadrant is the intended one\n")
-    print("| candidates | Q1 | Q2 | Q3 | Q4 | all | time per cue (s) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for n, (per_q, overall, seconds) in table.items():
+    print(f"(a) 20 s cues, {len(SIGNS)} quadrants x {args.seeds} seeds: share of cues whose music_emotion "
+          "quadrant is the intended one\n")
+    print("| generator | search | candidates | Q1 | Q2 | Q3 | Q4 | all | time per cue (s) | load |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    settings = [(g, "sample", n) for g in args.generators for n in args.candidates]
+    if "transformer" in args.generators and not args.no_beam:
+        settings.append(("transformer", "beam", 1))
+        if args.beam_candidates:
+            settings.append(("transformer", "beam", max(args.candidates)))
+    for generator, search, n in settings:
+        if generator != "rules":
+            sk.compose(sk.Emotion(0.5, 0.5), generator=generator, duration=4)  # load the model first
+        options = {"search": "beam"} if search == "beam" else {}
+        per_q, overall, seconds = quadrant_row(sk, generator, args.seeds, n, 20.0, **options)
         cells = " | ".join(f"{per_q[q]:.0%}" for q in SIGNS)
-        print(f"| {n} | {cells} | **{overall:.1%}** | {seconds:.3f} |")
+        label = "beam (4 beams, λ 0.5)" if search == "beam" else "sample"
+        print(f"| {generator} | {label} | {n} | {cells} | **{overall:.1%}** | {seconds:.3f} | "
+              f"{load_average():.1f} |", flush=True)
+    if args.quadrants_only:
+        return
 
     # (b) score_story: is reranking cheap enough to be the default?
     story = sk.example_story()

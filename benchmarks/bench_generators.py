@@ -17,7 +17,12 @@ Run with ``.venv/bin/python benchmarks/bench_generators.py --generators rules tr
 (b) ``--nll``: the Transformer's negative log-likelihood per music token (nats; the header
     is given, not predicted) on EMOPIA's validation and test windows (no augmentation).
 (c) ``--speed``: Transformer sampling speed in tokens per second, with and without the KV
-    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens).
+    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens), and
+    for batches of 4 and 8 sequences (``sample_batch``; tokens of the whole batch), each as a
+    wall-clock and a CPU-time rate (the latter is what the sampler gets from the core it runs
+    on, the former less the share other jobs take); then seconds per 20 s cue for
+    ``generate`` one seed at a time, ``generate_batch`` with 8 seeds, and ``beam_search``.
+    ``uptime`` is printed before and after.
 
 The judge in (a) is scoringkit's own music-emotion model (trained on EMOPIA, about two
 clips in three right on its test split), not listeners. No timing is asserted anywhere.
@@ -29,6 +34,7 @@ import argparse
 import os
 import platform
 import random
+import subprocess
 import time
 
 from timing import median_time  # benchmarks/timing.py (this folder is on sys.path)
@@ -112,18 +118,64 @@ def nll_rows(checkpoint=None):
     return rows
 
 
-def speed_rows(repeat, checkpoint=None, n_tokens=256):
-    from scoringkit.generate.models.transformer import RemiGrammar, header_ids, load_generator, sample_tokens
+def speed_rows(repeat, checkpoint=None, n_tokens=256, batches=(4, 8)):
+    """Tokens per second of the Transformer's sampler: (wall-clock rate, CPU-time rate) per setting.
+
+    The CPU-time rate (``time.process_time``) is what the sampler gets from the core it runs on;
+    on a machine shared with other jobs the wall-clock rate is lower by the share it is denied.
+    A batch's rate counts the tokens of every sequence in it.
+    """
+    from scoringkit.generate.models.transformer import (RemiGrammar, header_ids, load_generator, sample_batch,
+                                                        sample_tokens)
 
     gen = load_generator(checkpoint)
     prompt = header_ids(gen.tokenizer, quadrant=1, key="C major")
+
+    def rates(fn, tokens, times):
+        fn()  # warm
+        wall, cpu = [], []
+        for _ in range(times):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        wall.sort(), cpu.sort()
+        return tokens / wall[len(wall) // 2], tokens / cpu[len(cpu) // 2]
+
     rows = {}
     for use_cache in (True, False):
         def run():
             return sample_tokens(gen.model, prompt, max_new_tokens=n_tokens, seed=0, top_p=0.95, use_cache=use_cache,
                                  grammar=RemiGrammar(gen.tokenizer))
-        seconds = median_time(run, repeat if use_cache else max(1, repeat // 2))
-        rows["with KV cache" if use_cache else "without (full recompute)"] = n_tokens / seconds
+        name = "one sequence, KV cache" if use_cache else "one sequence, without the cache (full recompute)"
+        rows[name] = rates(run, n_tokens, repeat if use_cache else max(1, repeat // 2))
+    for size in batches:
+        def run():
+            return sample_batch(gen.model, prompt, seeds=list(range(size)), max_new_tokens=n_tokens, top_p=0.95,
+                                grammars=[RemiGrammar(gen.tokenizer) for _ in range(size)])
+        rows[f"batch of {size} sequences, KV cache (tokens of all {size})"] = rates(run, n_tokens * size, repeat)
+    return rows
+
+
+def cue_rows(sk, repeat, duration=20.0, n=8):
+    """Seconds per 20 s Transformer cue: one at a time, in a batch of ``n`` seeds, and by beam search."""
+    from scoringkit.generate.models.transformer import load_generator
+
+    gen = load_generator()
+    intents = [sk.emotion_to_intent(sk.Emotion(*target(q, 0))) for q in SIGNS]
+    rows = {}
+    for name, fn, count in (
+            ("`generate`, one seed at a time", lambda i: [gen.generate(i, duration=duration, seed=s) for s in range(n)],
+             n),
+            (f"`generate_batch`, {n} seeds in one batch", lambda i: gen.generate_batch(i, seeds=range(n),
+                                                                                       duration=duration), n),
+            ("`beam_search` (4 beams x 2 branches, lm_weight 0.5)", lambda i: gen.beam_search(i, duration=duration),
+             1)):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            for intent in intents:
+                fn(intent)
+        rows[name] = (time.perf_counter() - start) / (repeat * len(intents) * count)
     return rows
 
 
@@ -170,10 +222,19 @@ def main():
             print(f"| {split} | {r['windows']} | {r['tokens']} | {r['loss']:.4f} | {r['bits_per_token']:.3f} | "
                   f"{r['perplexity']:.2f} |")
     if args.speed:
+        load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        print(f"\nuptime before: {load}")
         rows = speed_rows(args.repeat)
-        print("\n| sampling (256 tokens, 1 thread) | tokens/s |\n|---|---:|")
-        for name, rate in rows.items():
-            print(f"| {name} | {rate:.0f} |")
+        print("\n| sampling 256 tokens per sequence, 1 thread | tokens/s (wall clock) | tokens/s (CPU time) |")
+        print("|---|---:|---:|")
+        for name, (wall, cpu) in rows.items():
+            print(f"| {name} | {wall:.0f} | {cpu:.0f} |")
+        cues = cue_rows(sk, max(1, args.repeat // 3))
+        print("\n| 20 s Transformer cue (4 quadrants) | s per cue (wall clock) |\n|---|---:|")
+        for name, seconds in cues.items():
+            print(f"| {name} | {seconds:.3f} |")
+        load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        print(f"\nuptime after: {load}")
 
 
 if __name__ == "__main__":

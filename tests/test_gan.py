@@ -153,3 +153,32 @@ def test_compose_without_the_checkpoint_says_how_to_train(monkeypatch, tmp_path)
     monkeypatch.setattr(gan, "default_checkpoint", lambda: tmp_path / "gan_emopia.safetensors")
     with pytest.raises(ModelError, match="python -m scoringkit.generate.models.gan"):
         sk.compose(EMOTIONS[1], generator="gan", duration=4)
+
+
+def test_sustain_pedal_holds_notes_to_the_pedal_change_or_the_next_strike():
+    from scoringkit.errors import InputError
+    from scoringkit.generate.models.pianoroll import sustain_pedal
+    from scoringkit.types import Note
+
+    notes = [Note(60, 0, 0.25), Note(67, 0.25, 0.25), Note(60, 1, 0.25), Note(64, 1.75, 3.0), Note(62, 2.5, 0.25)]
+    held = sustain_pedal(notes, 2)
+    assert [(n.pitch, n.start, n.duration) for n in held] == [
+        (60, 0, 1), (67, 0.25, 1.75), (60, 1, 1), (64, 1.75, 3.0), (62, 2.5, 1.5)]
+    assert [n.velocity for n in held] == [n.velocity for n in notes]
+    with pytest.raises(InputError):
+        sustain_pedal(notes, 0)
+
+
+def test_gan_cues_are_pedalled_by_default():
+    from scoringkit.errors import InputError
+    from scoringkit.generate.models.gan import PEDAL, load_gan
+
+    gen = load_gan()
+    intent = sk.emotion_to_intent(sk.Emotion(-0.6, -0.6))
+    dry = gen.generate(intent, duration=10, seed=1, pedal=None)
+    wet = gen.generate(intent, duration=10, seed=1)
+    assert [(n.pitch, n.start) for _, n in wet.notes()] == [(n.pitch, n.start) for _, n in dry.notes()]
+    mean = lambda s: sum(n.duration for _, n in s.notes()) / s.n_notes  # noqa: E731
+    assert PEDAL == 2.0 and mean(wet) > 2 * mean(dry)
+    with pytest.raises(InputError):
+        gen.generate(intent, duration=10, pedal=-1)

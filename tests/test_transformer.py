@@ -362,3 +362,159 @@ def test_compose_with_the_shipped_transformer():
     assert SHIPPED.stat().st_size <= 20e6
     meta = ckpt.read_metadata(SHIPPED)
     assert meta["kind"] == "transformer" and meta["vocab_hash"] == TOK.vocab_hash
+
+
+# -- batched sampling and beam search --------------------------------------------------------------
+def _ragged_rewindow(prompt, none=None):
+    def rewindow(tokens):  # tails of different lengths, so that rows restart at different times
+        tail = tokens[-(12 + tokens[-1] % 9):]
+        return prompt + tail, (none + tail if none is not None else None)
+    return rewindow
+
+
+def _stop_after(n_tokens):
+    seen = {"n": 0}
+
+    def stop(token):
+        seen["n"] += 1
+        return seen["n"] > n_tokens
+    return stop
+
+
+@pytest.mark.parametrize("guidance,capacity", [(1.0, None), (2.0, None), (1.0, 58)])
+def test_sample_batch_rows_equal_single_sequences(guidance, capacity, monkeypatch):
+    from scoringkit.generate.models import transformer as tfm
+    from scoringkit.generate.models.transformer import sample_batch
+
+    monkeypatch.setattr(tfm, "_DECODER_CAPACITY", capacity)  # 58 > context 48: forces the buffer to compact
+    model = tiny(context=48)
+    prompt = header_ids(TOK, quadrant=3, key="A minor")
+    none = list(prompt)
+    none[1] = TOK.condition_id(None)
+    guided = guidance != 1
+    kwargs = dict(max_new_tokens=160, temperature=1.0, top_p=0.95, guidance=guidance,
+                  unconditional_prompt=none if guided else None,
+                  rewindow=_ragged_rewindow(prompt, none if guided else None))
+    seeds = [11, 12, 13, 14]
+    lengths = [30, 75, 110, 400]  # rows stop at different times and leave the batch
+    rows = sample_batch(model, prompt, seeds=seeds, grammars=[RemiGrammar(TOK) for _ in seeds],
+                        stops=[_stop_after(n) for n in lengths], **kwargs)
+    single = [sample_tokens(model, prompt, seed=s, grammar=RemiGrammar(TOK), stop=_stop_after(n), **kwargs)
+              for s, n in zip(seeds, lengths)]
+    assert rows == single
+    assert [len(r) for r in rows] == [len(prompt) + n for n in (30, 75, 110, 160)]  # several windows each
+    assert single[2] == sample_tokens(model, prompt, seed=13, grammar=RemiGrammar(TOK), stop=_stop_after(110),
+                                      use_cache=False, **kwargs)
+
+
+def test_sample_batch_checks_its_arguments():
+    from scoringkit.generate.models.transformer import sample_batch
+
+    model = tiny()
+    prompt = header_ids(TOK, quadrant=1)
+    for bad in (dict(seeds=[]), dict(seeds=[1.5]), dict(seeds="12"), dict(seeds=[1, 2], grammars=[RemiGrammar(TOK)]),
+                dict(seeds=[1], threads=0), dict(seeds=[1], logit_bias=torch.zeros(3))):
+        with pytest.raises(InputError):
+            sample_batch(model, prompt, max_new_tokens=4, **bad)
+
+
+def test_cached_grammar_masks_equal_computed_ones():
+    model = tiny(context=256)
+    prompt = header_ids(TOK, quadrant=2, key="C minor")
+    ids = sample_tokens(model, prompt, max_new_tokens=200, seed=9, grammar=RemiGrammar(TOK))
+    g = RemiGrammar(TOK)
+    for token in ids:
+        assert torch.equal(g.mask(), g._compute_mask())
+        g.feed(token)
+
+
+def test_candidates_are_drawn_in_one_batch_with_the_same_result():
+    from scoringkit.fuse.rerank import rerank
+    from scoringkit.generate.models.transformer import generate
+
+    emotion = sk.Emotion(0.6, -0.5)
+    intent = sk.emotion_to_intent(emotion)
+    best = sk.compose(emotion, generator="transformer", duration=4, seed=2, candidates=3)
+    one_by_one = rerank(lambda s: generate(intent, 4, s), emotion, 3, seed=2).best
+    assert best.tracks[0].notes == one_by_one.tracks[0].notes
+
+
+def test_beam_search_writes_a_cue_of_the_requested_length():
+    gen = load_generator()
+    intent = sk.emotion_to_intent(sk.Emotion(-0.5, 0.6))
+    cue, info = gen.beam_search(intent, duration=8, seed=1, beams=2, branch=2, every=32, return_details=True)
+    bars = sk.generate.rules.bars_for_duration(8, intent.tempo, 4)
+    assert cue.tempo == intent.tempo and cue.key == intent.key and cue.meter == (4, 4) and cue.n_notes > 0
+    assert info["tokens"].count(TOK.bar_id) == bars and cue.end_beat <= bars * 4 + 1e-9
+    assert abs(cue.seconds_at(bars * 4) - 8) <= 4 * 60 / intent.tempo
+    assert info["objective"] == max(f[0] for f in info["finished"])
+    again = gen.beam_search(intent, duration=8, seed=1, beams=2, branch=2, every=32)
+    assert again.tracks[0].notes == cue.tracks[0].notes
+
+
+def test_beam_search_with_lm_weight_1_is_a_pure_likelihood_search(monkeypatch):
+    import scoringkit.fuse.emotion_model as em
+
+    def never(*args, **kwargs):
+        raise AssertionError("the emotion model was consulted with lm_weight=1")
+
+    monkeypatch.setattr(em, "quadrant_probabilities", never)
+    gen = load_generator()
+    intent = sk.emotion_to_intent(sk.Emotion(0.5, 0.5))
+    cue, info = gen.beam_search(intent, duration=6, seed=0, beams=2, branch=3, every=24, lm_weight=1.0,
+                                return_details=True)
+    assert info["quadrant_logprob"] == 0.0 and info["objective"] == pytest.approx(info["lm_loglik"])
+    assert info["lm_loglik"] == max(f[1] for f in info["finished"])
+
+
+def test_beam_search_lands_in_the_quadrant_more_often_than_sampling():
+    import random
+
+    gen = load_generator()
+    plain = beam = 0
+    for q, (sv, sa) in {1: (1, 1), 2: (-1, 1), 3: (-1, -1), 4: (1, -1)}.items():
+        for seed in range(3):
+            rng = random.Random(100 * q + seed)
+            intent = sk.emotion_to_intent(sk.Emotion(sv * rng.uniform(0.3, 0.9), sa * rng.uniform(0.3, 0.9)))
+            plain += sk.music_emotion(gen.generate(intent, duration=8, seed=seed)).quadrant == q
+            cue = gen.beam_search(intent, duration=8, seed=seed, beams=3, branch=2, every=48)
+            beam += sk.music_emotion(cue).quadrant == q
+    assert beam >= plain + 3, (plain, beam)
+
+
+def test_beam_search_rejects_bad_settings():
+    emotion = sk.Emotion(0.5, 0.5)
+    gen = load_generator()
+    intent = sk.emotion_to_intent(emotion)
+    for bad in (dict(beams=0), dict(beams=2.5), dict(branch=0), dict(lm_weight=1.5), dict(lm_weight=-0.1),
+                dict(every=2), dict(seed="x")):
+        with pytest.raises(InputError):
+            gen.beam_search(intent, duration=4, **bad)
+    for bad in (dict(generator="transformer", search="beam", beams=0),
+                dict(generator="transformer", search="beam", lm_weight=2.0),
+                dict(generator="vae", search="beam"), dict(generator="rules", search="beam"),
+                dict(generator="transformer", search="greedy"), dict(generator="transformer", beams=4),
+                dict(generator="transformer", lm_weight=0.5)):
+        with pytest.raises(InputError):
+            sk.compose(emotion, duration=4, **bad)
+    cue = sk.compose(emotion, generator="transformer", duration=4, search="beam", beams=1, lm_weight=0.0)
+    assert cue.n_notes > 0
+
+
+def test_picker_samples_the_filtered_distribution():
+    import numpy as np
+
+    from scoringkit.generate.models.transformer import _Picker
+
+    torch.manual_seed(0)
+    logits = torch.randn(1, 40) * 2
+    logits[0, 5] = float("-inf")  # a masked id is never drawn
+    for top_k, top_p, temperature in ((0, 1.0, 1.0), (0, 0.8, 1.0), (10, 1.0, 0.7), (10, 0.7, 1.3)):
+        expected = torch.softmax(filter_logits(logits / temperature, top_k=top_k, top_p=top_p), dim=-1)[0]
+        picker = _Picker(temperature=temperature, top_k=top_k, top_p=top_p, guidance=1.0, logit_bias=None,
+                         vocab_size=40)
+        rng = np.random.default_rng(1)
+        raw = picker.raw(logits, 1)[0]
+        counts = np.bincount([picker.pick(raw, None, rng) for _ in range(6000)], minlength=40) / 6000
+        assert set(np.flatnonzero(counts)) <= set(torch.nonzero(expected)[:, 0].tolist())
+        assert np.abs(counts - expected.numpy()).max() < 0.025

@@ -16,7 +16,7 @@ import numbers
 from ..errors import InputError, choice_error
 from ..types import Emotion, MusicalIntent, Score
 
-__all__ = ["compose", "GENERATORS", "MAX_CUE_SECONDS"]
+__all__ = ["compose", "GENERATORS", "MAX_CUE_SECONDS", "SEARCHES", "BEAM_GENERATORS"]
 
 #: Generators available in this version (learned ones arrive with their checkpoints).
 GENERATORS = ("rules", "transformer", "vae", "gan")
@@ -27,7 +27,7 @@ MAX_CUE_SECONDS = 3600.0
 
 
 def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20.0, seed: int = 0,
-            candidates: int = 1, loop: bool = False) -> Score:
+            candidates: int = 1, loop: bool = False, search: str = "sample", beams=None, lm_weight=None) -> Score:
     """Write music for an emotion (or a ready :class:`~scoringkit.types.MusicalIntent`).
 
     Parameters
@@ -54,12 +54,29 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
         :func:`scoringkit.emotion_match` with the target emotion (the Emotion given, or
         ``intent.emotion``) is highest. 1 (default) composes once, exactly as without
         reranking; each extra candidate costs one more composition and one music-emotion
-        estimate (about 40 ms for a 20 s cue).
+        estimate (about 40 ms for a 20 s cue). The Transformer draws its candidates in
+        batches of 8 (:meth:`~scoringkit.generate.models.transformer.TransformerGenerator.generate_batch`),
+        which costs far less than N separate calls.
     loop : bool
         Write a loopable cue for games (:func:`scoringkit.generate.transitions.loop_cue`):
         the last bar turns back toward the first (pre-dominant, then V of the opening
         chord), the accompaniment keeps going and there is no final ritardando. Render it
         seamlessly with :func:`scoringkit.generate.transitions.render_loop`.
+    search : {"sample", "beam"}
+        ``"sample"`` (default) draws the cue from the generator. ``"beam"`` (Transformer
+        only) runs a stochastic bi-objective beam search that weighs the language model's
+        likelihood against the music-emotion model's agreement with the intended quadrant
+        while decoding (Ferreira et al. 2020, Bardo Composer; see
+        :meth:`~scoringkit.generate.models.transformer.TransformerGenerator.beam_search` for
+        the objective). Slower than one sample (several sequences are decoded and judged),
+        usually closer to the intended quadrant.
+    beams : int, optional
+        With ``search="beam"``: sequences kept (1-64, default 4); each is extended by 2
+        sampled continuations every 64 tokens.
+    lm_weight : float, optional
+        With ``search="beam"``: λ in [0, 1] (default 0.5), the weight of the mean token
+        log-likelihood against ``1 - λ`` for the log-probability of the intended quadrant;
+        1 is a pure likelihood search.
 
     Returns
     -------
@@ -77,6 +94,12 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
     >>> sad = sk.Emotion(-0.7, -0.5)
     >>> sk.music_emotion(sk.compose(sad, duration=10, candidates=4)).quadrant
     3
+
+    Beam search toward the quadrant (Transformer):
+
+    >>> cue = sk.compose(sad, generator="transformer", duration=8, search="beam", beams=2)
+    >>> cue.tempo == sk.emotion_to_intent(sad).tempo
+    True
 
     A loop for a game level: the last bar leads back to the first.
 
@@ -111,25 +134,69 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
     if candidates > 1 and intent.emotion is None:
         raise InputError("candidates > 1 reranks by emotion match, but this MusicalIntent carries no emotion; "
                          "pass an Emotion, build the intent with emotion_to_intent, or set intent.emotion")
+    beam_options = _check_search(search, generator, beams, lm_weight)
     from .rules import compose_rules
 
-    def make(candidate_seed):
-        if generator in LEARNED_GENERATORS:  # imports torch; a missing checkpoint raises ModelError
-            import importlib
+    def learned():  # imports torch; a missing checkpoint raises ModelError
+        import importlib
 
-            learned = importlib.import_module(LEARNED_GENERATORS[generator], __name__)
-            score = learned.generate(intent, duration=float(duration), seed=candidate_seed)
+        return importlib.import_module(LEARNED_GENERATORS[generator], __name__)
+
+    def finish(score):
+        if generator in LEARNED_GENERATORS:
             score.reverb_map = [(0.0, intent.reverb)]  # the room is the intent's, whoever wrote the notes
-        else:
-            score = compose_rules(intent, duration=float(duration), seed=candidate_seed)
         if loop:
             from .transitions import loop_cue
 
             score = loop_cue(score)
         return score
 
+    def make(candidate_seed):
+        if beam_options is not None:
+            score = learned().beam_search(intent, duration=float(duration), seed=candidate_seed, **beam_options)
+        elif generator in LEARNED_GENERATORS:
+            score = learned().generate(intent, duration=float(duration), seed=candidate_seed)
+        else:
+            score = compose_rules(intent, duration=float(duration), seed=candidate_seed)
+        return finish(score)
+
     if candidates == 1:
         return make(int(seed))
     from ..fuse.rerank import rerank
 
+    seeds = list(range(int(seed), int(seed) + candidates))
+    if beam_options is None and generator in LEARNED_GENERATORS and hasattr(learned(), "generate_batch"):
+        # one batched pass for all candidates (the Transformer): the same cues as one call per seed
+        pool = dict(zip(seeds, learned().generate_batch(intent, duration=float(duration), seeds=seeds)))
+        return rerank(lambda s: finish(pool[s]), intent.emotion, candidates, seed=int(seed)).best
     return rerank(make, intent.emotion, candidates, seed=int(seed)).best
+
+
+#: Ways to draw a cue from a generator (``compose(..., search=...)``).
+SEARCHES = ("sample", "beam")
+#: Generators that support ``search="beam"``.
+BEAM_GENERATORS = ("transformer",)
+
+
+def _check_search(search, generator, beams, lm_weight):
+    """Validate ``search``, ``beams`` and ``lm_weight``; return the beam-search options, or None for sampling."""
+    if not isinstance(search, str) or search not in SEARCHES:
+        raise choice_error("search", search, SEARCHES)
+    if search == "sample":
+        for name, value in (("beams", beams), ("lm_weight", lm_weight)):
+            if value is not None:
+                raise InputError(f"{name}= only applies to search='beam' (the Transformer's beam search), "
+                                 f"not to search='sample'")
+        return None
+    if generator not in BEAM_GENERATORS:
+        raise InputError(f"search='beam' needs a generator that decodes token by token "
+                         f"({', '.join(repr(g) for g in BEAM_GENERATORS)}), not {generator!r}; "
+                         "candidates=N reranks any generator")
+    beams = 4 if beams is None else beams
+    lm_weight = 0.5 if lm_weight is None else lm_weight
+    if isinstance(beams, bool) or not isinstance(beams, numbers.Integral) or not 1 <= beams <= 64:
+        raise InputError(f"beams must be an integer from 1 to 64, got {beams!r}")
+    if isinstance(lm_weight, bool) or not isinstance(lm_weight, numbers.Real) or not math.isfinite(lm_weight) \
+            or not 0 <= lm_weight <= 1:
+        raise InputError(f"lm_weight (λ) must be a number in [0, 1], got {lm_weight!r}")
+    return {"beams": int(beams), "lm_weight": float(lm_weight)}

@@ -54,6 +54,7 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -66,7 +67,8 @@ from ...types import Note, Score, Track, key_name, parse_key
 
 __all__ = ["RollConfig", "CHANNELS", "score_to_roll", "roll_to_score", "binarize", "clean_roll", "RollCorpus", "RollDataset",
            "load_emopia_rolls", "transpose_rolls", "segment_shifts", "latent_walk", "fit_key",
-           "rolls_to_cue", "join_scores", "roll_key", "roll_statistics", "density_thresholds", "statistics_distance", "n_bars_for",
+           "rolls_to_cue", "sustain_pedal", "join_scores", "roll_key", "roll_statistics", "density_thresholds",
+           "statistics_distance", "n_bars_for",
            "intent_quadrant", "plain_intent", "emotion_accuracy", "quality_comparison", "EVAL_EMOTIONS",
            "CACHE_VERSION"]
 
@@ -791,8 +793,53 @@ def _accents(n_steps: int, config: RollConfig, base: int, rng, *, jitter: float 
     return np.clip(np.round(vel), 1, 127)[:, None]
 
 
+def sustain_pedal(notes, window: float) -> list:
+    """Let notes ring as under a sustain pedal that is changed every ``window`` beats.
+
+    Each note lasts at least until the end of its pedal window (the window of ``window``
+    beats, counted from beat 0, that holds its onset), or until the same pitch is struck
+    again, whichever comes first; a note already longer keeps its length. A piano roll
+    written by a model on a sixteenth grid (the GAN's notes are mostly one step long: a
+    quarter of EMOPIA's, which is played with the pedal down) then sounds like a pianist's
+    pedalled texture instead of staccato.
+
+    Parameters
+    ----------
+    notes : list of Note
+    window : float
+        Beats per pedal change (> 0; 2 = twice a 4/4 bar).
+
+    Returns
+    -------
+    list of Note
+        Same onsets, pitches and velocities, sorted by onset and pitch.
+
+    Examples
+    --------
+    >>> [(n.start, n.duration) for n in sustain_pedal([Note(60, 0, 0.25), Note(64, 0.5, 0.25), Note(60, 1, 0.25)], 2)]
+    [(0, 1), (0.5, 1.5), (1, 1)]
+    """
+    if not (isinstance(window, (int, float)) and math.isfinite(window) and window > 0):
+        raise InputError(f"the pedal window must be a positive number of beats, got {window!r}")
+    onsets: dict = {}
+    for note in notes:
+        onsets.setdefault(note.pitch, []).append(note.start)
+    for starts in onsets.values():
+        starts.sort()
+    out = []
+    for note in notes:
+        end = (math.floor(note.start / window + 1e-9) + 1) * window
+        starts = onsets[note.pitch]
+        later = bisect.bisect_right(starts, note.start + 1e-9)
+        if later < len(starts):
+            end = min(end, starts[later])
+        out.append(Note(note.pitch, note.start, max(note.duration, end - note.start), note.velocity))
+    return sorted(out, key=lambda n: (n.start, n.pitch))
+
+
 def rolls_to_cue(rolls, intent, *, config: RollConfig | None = None, threshold=0.5, program=None,
-                 seed: int = 0, fit_to_key: bool = True, name: str = "piano", clean: bool = False) -> Score:
+                 seed: int = 0, fit_to_key: bool = True, name: str = "piano", clean: bool = False,
+                 pedal=None) -> Score:
     """Make a cue from generated bars: tempo, key, loudness and dynamics from the intent.
 
     Parameters
@@ -813,6 +860,9 @@ def rolls_to_cue(rolls, intent, *, config: RollConfig | None = None, threshold=0
     clean : bool
         Tidy the roll first (:func:`clean_roll`; the VAE uses it, the GAN does not: its
         short notes are often single active steps, which cleaning would drop).
+    pedal : float, optional
+        Beats per sustain-pedal change (:func:`sustain_pedal`); None (default) plays the
+        notes as long as the roll says.
 
     Returns
     -------
@@ -846,6 +896,8 @@ def rolls_to_cue(rolls, intent, *, config: RollConfig | None = None, threshold=0
     prog = 0 if program is None else int(program)
     score = roll_to_score(flat, config=config, threshold=threshold, tempo=intent.tempo, key=key, program=prog,
                           velocity=velocity, name=name, clean=clean)
+    if pedal:
+        score.tracks[0].notes = sustain_pedal(score.tracks[0].notes, float(pedal))
     _shape_dynamics(score.tracks, intent.dynamics, flat.shape[1] / config.steps_per_beat)
     return score
 
