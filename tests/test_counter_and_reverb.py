@@ -134,3 +134,22 @@ def test_bad_reverb_values_are_refused_with_the_range(bad):
         add_reverb(np.zeros(100), 2.0, sr=8000)
     with pytest.raises(InputError, match="reverb_map"):
         sk.Score([], reverb_map=[(1.0, 0.5)])
+
+
+def test_a_leitmotif_statement_is_heard_without_the_counter_line():
+    from scoringkit.generate import leitmotif
+
+    intent = sk.emotion_to_intent(QUADRANTS[1])
+    score = sk.compose(intent, duration=60, seed=0)
+    theme = leitmotif.make_leitmotif("Mara")
+    before = len(score.track("counter").notes)
+    leitmotif.apply_leitmotif(score, intent, theme)
+    statement = leitmotif.realise(theme, intent)
+    bar = score.beats_per_bar
+    theme_end = -(-max(n.end for n in statement) // bar) * bar
+    counter = score.track("counter").notes
+    assert 0 < len(counter) < before
+    halfway = (score.end_beat / 2) // bar * bar
+    for note in counter:
+        assert note.start >= theme_end or note.end <= 0
+        assert not (halfway <= note.start < halfway + theme_end)

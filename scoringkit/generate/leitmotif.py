@@ -220,9 +220,10 @@ def realise(motif: Leitmotif, intent, *, start: float = 0.0) -> list:
 def apply_leitmotif(score: Score, intent, motif: Leitmotif) -> Score:
     """Write the theme into the score's melody track at bar 0 and, in long cues, halfway.
 
-    The melody notes under each statement are removed; other tracks are untouched. A
-    score without a melody track gets one, played by the intent's melody instrument.
-    Returns the same (modified) score.
+    The melody notes under each statement are removed, and so are the counter-line's
+    (it was written against the old melody, and the theme should stand out on its own);
+    other tracks are untouched. A score without a melody track gets one, played by the
+    intent's melody instrument. Returns the same (modified) score.
     """
     beats_per_bar = score.meter[0] * 4.0 / score.meter[1]
     total = score.end_beat
@@ -246,5 +247,9 @@ def apply_leitmotif(score: Score, intent, motif: Leitmotif) -> Score:
                 n.duration = min(n.duration, total - n.start)
             end = total
         melody.notes = [n for n in melody.notes if not at <= n.start < end] + statement
+        for track in score.tracks:
+            if track.name == "counter":
+                track.notes = [n for n in track.notes if n.end <= at or n.start >= end]
     melody.notes.sort(key=lambda n: (n.start, n.pitch))
+    score.tracks = [t for t in score.tracks if t.notes or t.name != "counter"]
     return score
