@@ -8,6 +8,7 @@ import pytest
 import scoringkit as sk
 from scoringkit.errors import InputError, ModelError
 from scoringkit.fuse import EMOTION_FEATURE_NAMES, MusicEmotionModel, emotion_features, quadrant_probabilities
+from scoringkit.fuse.music_features import HARMONY_DETAIL_NAMES, _interval_features
 from scoringkit.fuse import train as fuse_train
 
 POINTS = {1: (0.7, 0.7), 2: (-0.7, 0.7), 3: (-0.7, -0.7), 4: (0.7, -0.7)}
@@ -46,6 +47,37 @@ def test_features_are_transposition_invariant():
         if name not in register:
             assert a[name] == pytest.approx(b[name], abs=1e-6), name
     assert b["sym_pitch_mean"] == pytest.approx(a["sym_pitch_mean"] + 5)
+
+
+def test_harmony_detail_features_hear_chord_vocabulary_and_local_keys():
+    assert set(HARMONY_DETAIL_NAMES) < set(EMOTION_FEATURE_NAMES)
+    major7 = emotion_features(_chords([(60, 64, 67, 71), (65, 69, 72, 76)] * 4))
+    minor = emotion_features(_chords([(57, 60, 64), (62, 65, 69), (64, 67, 71), (57, 60, 64)] * 3))
+    major = emotion_features(_chords([(60, 64, 67), (65, 69, 72), (67, 71, 74), (60, 64, 67)] * 3))
+    assert major7["vocab_major7"] > 0.9 and minor["vocab_minor"] > 0.9 and major["vocab_major"] > 0.9
+    assert minor["local_key_minor"] > 0.5 > major["local_key_minor"]
+    assert minor["local_key_mode_mean"] < 0 < major["local_key_mode_mean"]
+    assert major["chromatic_share"] == pytest.approx(0.0, abs=1e-9)
+    assert major["outer_span"] > 0 and sum(major[f"outer_interval{k}"] for k in range(12)) == pytest.approx(1.0)
+    # C major triad over C: a major third (4) and a fifth (7) above the bass, no minor third (3)
+    assert major["above_bass4"] > 0 and major["above_bass3"] < major["above_bass4"]
+
+
+def test_interval_features_match_a_note_by_note_count():
+    rng = np.random.default_rng(0)
+    start = np.sort(rng.uniform(0, 30, 400))
+    end = start + rng.exponential(1.0, 400) + 0.01
+    pitch = rng.integers(36, 90, 400)
+    counts = np.zeros(7)
+    for i in range(len(pitch)):
+        t = start[i] + 0.02
+        for p in pitch[(start <= t) & (end > t)]:
+            if p != pitch[i]:
+                d = abs(int(p) - int(pitch[i])) % 12
+                counts[min(d, 12 - d)] += 1
+    counts /= counts.sum()
+    got = _interval_features(pitch, start, end, chunk=37)
+    np.testing.assert_allclose([got[f"ic{k}"] for k in range(1, 7)], counts[1:])
 
 
 def test_features_ignore_drums():
@@ -129,6 +161,43 @@ def test_model_round_trip_and_corrupt_file(tmp_path):
         MusicEmotionModel(["a"], [0], [1], [[1.0]], [0, 0, 0, 0])
 
 
+def test_two_axis_model_multiplies_its_sides(tmp_path):
+    model = MusicEmotionModel(["a", "v"], [0, 0], [1, 1], [[1.5, 0.0], [0.0, -0.5]], [0.2, 0.1], link="two_axis")
+    p = model.predict_proba({"a": 1.0, "v": 2.0})
+    arousal, valence = 1 / (1 + np.exp(-1.7)), 1 / (1 + np.exp(0.9))
+    np.testing.assert_allclose(p, [arousal * valence, arousal * (1 - valence), (1 - arousal) * (1 - valence),
+                                   (1 - arousal) * valence])
+    again = MusicEmotionModel.load(model.save(tmp_path / "two.json"))
+    assert again.link == "two_axis"
+    np.testing.assert_allclose(again.predict_proba({"a": 1.0, "v": 2.0}), p)
+    with pytest.raises(ModelError, match="shapes"):
+        MusicEmotionModel(["a"], [0], [1], [[1.0]] * 4, [0] * 4, link="two_axis")
+    with pytest.raises(ModelError, match="link"):
+        MusicEmotionModel(["a"], [0], [1], [[1.0]] * 2, [0] * 2, link="sigmoid")
+
+
+def test_two_axis_fit_keeps_core_sides_off_the_harmony_detail():
+    rng = np.random.default_rng(0)
+    y = np.repeat([1, 2, 3, 4], 15)
+    names = ["sym_onset_rate", "key_kk_all_diff", HARMONY_DETAIL_NAMES[0]]
+    X = rng.normal(size=(60, 3)) + np.c_[np.isin(y, [1, 2]), np.isin(y, [1, 4]), np.isin(y, [1, 4])] * 2
+    model = fuse_train.fit_two_axis(X, y, names, C_arousal=1.0, C_valence=1.0, arousal_features="core")
+    assert model.link == "two_axis" and model.coef[0, 2] == 0.0 and model.coef[1, 2] != 0.0
+    assert fuse_train.evaluate(model, X, y)["accuracy"] > 0.8
+    with pytest.raises(InputError, match="quadrants 1-4"):
+        fuse_train.fit_two_axis(X[y < 4], y[y < 4], names)
+
+
+def test_grouped_folds_keep_songs_apart_and_every_quadrant_in_training():
+    y = np.repeat([1, 2, 3, 4], 12)
+    groups = [f"s{q}{i // 2}" for q in range(4) for i in range(12)]
+    splits = list(fuse_train.grouped_folds(y, groups, folds=3, repeats=4))
+    assert len(splits) == 12 and {r for r, _, _ in splits} == {0, 1, 2, 3}
+    for _, train_idx, test_idx in splits:
+        assert not {groups[i] for i in train_idx} & {groups[i] for i in test_idx}
+        assert set(y[train_idx]) == {1, 2, 3, 4}
+
+
 def test_shipped_models_are_small_and_carded():
     from importlib.resources import files
 
@@ -172,6 +241,8 @@ def test_training_recipe_on_a_tiny_dataset(tmp_path):
                             "--jobs", "1", "--quiet"]) == 0
     model = MusicEmotionModel.load(out / "music_emotion_symbolic.json")
     assert model.meta["test"]["n"] == 8 and model.meta["test"]["accuracy"] >= 0.75
+    assert model.link == model.meta["link"] in ("softmax", "two_axis") and model.meta["repeats"] == 5
+    assert set(model.meta["axis_cross_validation"]) == {"arousal", "valence"}
     card = (out / "MODEL_CARD_music_emotion_symbolic.md").read_text()
     assert "non-commercial" in card and f"{model.meta['test']['accuracy']:.1%}" in card
 

@@ -6,17 +6,19 @@
 Two small models, both trained by this project on EMOPIA (1,078 pop-piano clips, each
 labelled with one of the four quadrants; :mod:`scoringkit.fuse.train`):
 
-* **symbolic** -- for a :class:`~scoringkit.Score` or a MIDI file: multinomial
-  logistic regression over the ~90 transposition-invariant features of
+* **symbolic** -- for a :class:`~scoringkit.Score` or a MIDI file: two logistic
+  regressions, one for the side of the arousal axis and one for the side of the
+  valence axis, over the ~130 transposition-invariant features of
   :func:`scoringkit.fuse.music_features.emotion_features` (dynamics, rhythm,
-  register, chord quality, key-profile fits, bass motion).
+  register, chord quality and vocabulary, key-profile fits, local keys, voicing).
 * **audio** -- for a recording or an array of samples: the same kind of model over
   :func:`scoringkit.extract.audio_features` summaries (MFCC, spectral shape, loudness,
   onset density, tempo, key-relative chroma), fitted on EMOPIA's MIDI rendered to
   audio by scoringkit's own renderer.
 
 Each model gives four quadrant probabilities ``p1..p4`` (Q1 +V+A, Q2 -V+A, Q3 -V-A,
-Q4 +V-A), and the emotion is their expectation on the plane::
+Q4 +V-A) -- the two-axis model as the products of its two sides, e.g. ``p1 = P(high
+arousal) * P(positive valence)`` -- and the emotion is their expectation on the plane::
 
     valence = (p1 + p4) - (p2 + p3)        arousal = (p1 + p2) - (p3 + p4)
 
@@ -53,8 +55,20 @@ MODEL_FILES = {"symbolic": "music_emotion_symbolic.json", "audio": "music_emotio
 _MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 
 
+#: How a model's linear scores become quadrant probabilities, and how many rows of weights each needs.
+LINKS = {"softmax": 4, "two_axis": 2}
+
+
 class MusicEmotionModel:
-    """A standardise-then-softmax linear model over named features (4 quadrant classes).
+    """A standardise-then-linear model over named features giving 4 quadrant probabilities.
+
+    Two links from the linear scores to the probabilities of Q1..Q4:
+
+    * ``"softmax"`` -- one row of weights per quadrant (multinomial logistic regression).
+    * ``"two_axis"`` -- two rows: the log-odds of high arousal (Q1/Q2) and of positive
+      valence (Q1/Q4), each an independent logistic regression; a quadrant's
+      probability is the product of its two sides, e.g. ``p2 = P(high arousal) *
+      (1 - P(positive valence))``. A feature a side does not use has weight 0.
 
     Parameters
     ----------
@@ -62,30 +76,38 @@ class MusicEmotionModel:
         Input feature names, in order.
     mean, scale : sequence of float
         Standardisation: ``z = (x - mean) / scale``.
-    coef : 4 x n nested sequence of float
-        Weights per quadrant (rows Q1..Q4).
-    intercept : sequence of 4 float
+    coef : nested sequence of float, 4 x n (softmax) or 2 x n (two_axis)
+        Weights per quadrant (rows Q1..Q4), or for arousal then valence.
+    intercept : sequence of 4 (softmax) or 2 (two_axis) float
     meta : dict, optional
         Training facts (data, command, metrics) kept for the model card.
+    link : {"softmax", "two_axis"}
 
     Examples
     --------
     >>> m = MusicEmotionModel(["x"], [0.0], [1.0], [[1.0], [0.0], [-1.0], [0.0]], [0, 0, 0, 0])
     >>> [round(float(p), 3) for p in m.predict_proba({"x": 2.0})]
     [0.776, 0.105, 0.014, 0.105]
+    >>> axes = MusicEmotionModel(["loud", "major"], [0, 0], [1, 1], [[2.0, 0.0], [0.0, 1.0]], [0, 0], link="two_axis")
+    >>> [round(float(p), 3) for p in axes.predict_proba({"loud": 1.0, "major": -1.0})]
+    [0.237, 0.644, 0.087, 0.032]
     """
 
-    def __init__(self, features, mean, scale, coef, intercept, meta=None):
+    def __init__(self, features, mean, scale, coef, intercept, meta=None, link="softmax"):
         import numpy as np
 
+        if link not in LINKS:
+            raise ModelError(f"unknown music-emotion model link {link!r}; expected one of {sorted(LINKS)}")
         self.features = tuple(features)
         self.mean = np.asarray(mean, dtype=float)
         self.scale = np.asarray(scale, dtype=float)
         self.coef = np.asarray(coef, dtype=float)
         self.intercept = np.asarray(intercept, dtype=float)
         self.meta = dict(meta or {})
-        n = len(self.features)
-        if self.mean.shape != (n,) or self.scale.shape != (n,) or self.coef.shape != (4, n) or self.intercept.shape != (4,):
+        self.link = link
+        n, rows = len(self.features), LINKS[link]
+        if (self.mean.shape != (n,) or self.scale.shape != (n,) or self.coef.shape != (rows, n)
+                or self.intercept.shape != (rows,)):
             raise ModelError(f"music-emotion model shapes do not match its {n} features; retrain it")
 
     def predict_proba(self, values: dict):
@@ -98,14 +120,19 @@ class MusicEmotionModel:
         x = np.array([values[name] for name in self.features], dtype=float)
         x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         logits = self.coef @ ((x - self.mean) / self.scale) + self.intercept
+        if self.link == "two_axis":
+            arousal, valence = 0.5 * (1.0 + np.tanh(0.5 * logits))  # logistic, without overflow
+            return np.array([arousal * valence, arousal * (1 - valence), (1 - arousal) * (1 - valence),
+                             (1 - arousal) * valence])
         logits -= logits.max()
         p = np.exp(logits)
         return p / p.sum()
 
     def to_dict(self) -> dict:
         """Plain data for JSON."""
-        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept.tolist(), "meta": self.meta}
+        return {"link": self.link, "features": list(self.features), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
+                "meta": self.meta}
 
     def save(self, path) -> Path:
         """Write the model as JSON (atomically; overwrites, as training re-creates the file)."""
@@ -126,7 +153,7 @@ class MusicEmotionModel:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(data["features"], data["mean"], data["scale"], data["coef"], data["intercept"],
-                       data.get("meta"))
+                       data.get("meta"), data.get("link", "softmax"))
         except (ValueError, KeyError, TypeError) as err:
             raise ModelError(f"{str(path)!r} is not a scoringkit music-emotion model ({err})") from None
 

@@ -1,6 +1,6 @@
 """The features the music-emotion model reads: dynamics, rhythm, register, harmony.
 
-:func:`emotion_features` describes a score with about 90 numbers chosen for what the
+:func:`emotion_features` describes a score with about 130 numbers chosen for what the
 music-emotion literature says carries emotion in music (Gabrielsson & Lindström 2010;
 Juslin 2001): loudness and its spread, note lengths and onset rate (arousal); mode,
 chord quality, consonance, bass motion and register (valence). Every feature is
@@ -35,6 +35,26 @@ Groups (prefix of the name):
 * ``bass_minor_third``, ``bass_third`` -- how often a minor rather than a major third
   sounds above the bass, and how often any third does.
 
+The last group, :data:`HARMONY_DETAIL_NAMES`, was added for the valence side (sad vs calm,
+tense vs happy), where mode alone leaves the most doubt:
+
+* ``vocab_<quality>`` -- each half-second window matched against 108 chord templates
+  (major, minor, diminished, augmented and sus4 triads; major, minor, dominant and
+  half-diminished sevenths, on all 12 roots): share of windows per quality.
+* ``local_key_mode_mean``, ``local_key_mode_std``, ``local_key_minor``,
+  ``local_key_changes`` -- over 4 s windows (hop 2 s), the best major minus the best
+  minor Krumhansl-Kessler correlation (mean and spread), the share of windows heard as
+  minor, and how often the local tonic (of the relative major) changes.
+* ``chromatic_share``, ``pc_entropy`` -- share of the sounding time outside the
+  diatonic scale of the clip's key (Albrecht-Shanahan estimate) and the entropy (bits)
+  of the pitch-class histogram.
+* ``outer_interval0`` .. ``outer_interval11``, ``outer_span`` -- the interval (mod 12)
+  from the lowest to the highest note at each onset, as shares, and its mean in
+  semitones (outer voices: a major third or sixth over the bass sounds brighter than a
+  minor one).
+* ``above_bass1`` .. ``above_bass11`` -- every sounding note's interval (mod 12) above the
+  lowest sounding note, per piano-roll frame, as shares.
+
 Examples
 --------
 >>> import scoringkit as sk
@@ -47,15 +67,24 @@ Examples
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from ..errors import InputError
 
-__all__ = ["emotion_features", "EMOTION_FEATURE_NAMES"]
+__all__ = ["emotion_features", "EMOTION_FEATURE_NAMES", "HARMONY_DETAIL_NAMES"]
 
 #: Frames per second of the piano roll behind the key and bass features.
 ROLL_FPS = 8
 #: Seconds per window of the chord-quality features.
 CHORD_WINDOW = 0.5
+#: Chord windows per local-key window (4 s) and per hop between local-key windows (2 s).
+LOCAL_KEY_WINDOWS, LOCAL_KEY_HOP = 8, 4
+
+#: Chord shapes of the ``vocab_`` features (pitch classes above the root).
+CHORD_VOCABULARY = {
+    "major": (0, 4, 7), "minor": (0, 3, 7), "diminished": (0, 3, 6), "augmented": (0, 4, 8), "sus4": (0, 5, 7),
+    "major7": (0, 4, 7, 11), "minor7": (0, 3, 7, 10), "dominant7": (0, 4, 7, 10), "half_diminished7": (0, 3, 6, 10),
+}
 
 _SYMBOLIC_KEPT = ("note_density", "onset_rate", "pitch_mean", "pitch_std", "pitch_range", "velocity_mean",
                   "velocity_std", "articulation", "polyphony", "key_clarity", "mode_strength", "tempo_estimate")
@@ -83,6 +112,17 @@ EMOTION_FEATURE_NAMES = (
     + tuple(f"bass_deg{k}" for k in range(12))
     + ("bass_minor_third", "bass_third")
 )
+
+#: The features that describe harmony and voicing in more detail (added to the model's
+#: valence side; see the module docstring).
+HARMONY_DETAIL_NAMES = (
+    tuple(f"vocab_{quality}" for quality in CHORD_VOCABULARY)
+    + ("local_key_mode_mean", "local_key_mode_std", "local_key_minor", "local_key_changes",
+       "chromatic_share", "pc_entropy")
+    + tuple(f"outer_interval{k}" for k in range(12)) + ("outer_span",)
+    + tuple(f"above_bass{k}" for k in range(1, 12))
+)
+EMOTION_FEATURE_NAMES += HARMONY_DETAIL_NAMES
 
 
 def emotion_features(score) -> dict:
@@ -115,20 +155,20 @@ def emotion_features(score) -> dict:
     import numpy as np
 
     from ..extract.audio import estimate_key
-    from ..extract.symbolic import _load, _seconds_function, symbolic_features
+    from ..extract.symbolic import _load, symbolic_features
 
     score, name = _load(score)
-    sec = _seconds_function(score)
-    notes = [(n.pitch, sec(n.start), sec(n.start + n.duration), n.velocity)
-             for track in score.tracks if not track.is_drum for n in track.notes]
-    notes = [n for n in notes if n[2] > n[1]]
-    if not notes:
+    pitched = [n for track in score.tracks if not track.is_drum for n in track.notes]
+    beats = np.array([(n.start, n.start + n.duration) for n in pitched], dtype=float).reshape(-1, 2)
+    seconds = _seconds(score, beats)
+    keep = seconds[:, 1] > seconds[:, 0]
+    if not keep.any():
         raise InputError(f"{name} has no pitched notes, so it has no emotion to estimate; give it some notes")
-    notes.sort(key=lambda n: (n[1], n[0]))
-    pitch = np.array([n[0] for n in notes])
-    start = np.array([n[1] for n in notes])
-    end = np.array([n[2] for n in notes])
-    vel = np.array([n[3] for n in notes], dtype=float)
+    pitch = np.array([n.pitch for n in pitched])[keep]
+    vel = np.array([n.velocity for n in pitched], dtype=float)[keep]
+    start, end = seconds[keep, 0], seconds[keep, 1]
+    order = np.lexsort((pitch, start))
+    pitch, start, end, vel = pitch[order], start[order], end[order], vel[order]
     dur = end - start
 
     out = {}
@@ -147,10 +187,22 @@ def emotion_features(score) -> dict:
     return {name_: float(out[name_]) for name_ in EMOTION_FEATURE_NAMES}
 
 
-def _triad_templates():
+def _seconds(score, beats):
+    """Beats (any array shape) to seconds through the score's piecewise-constant tempo map."""
     import numpy as np
 
-    shapes = ((0, 4, 7), (0, 3, 7), (0, 3, 6), (0, 4, 8))
+    starts = np.array([b for b, _ in score.tempo_map], dtype=float)
+    at = np.array([score.seconds_at(b) for b in starts], dtype=float)
+    per_beat = np.array([60.0 / bpm for _, bpm in score.tempo_map], dtype=float)
+    i = np.maximum(np.searchsorted(starts, beats, side="right") - 1, 0)
+    return at[i] + (beats - starts[i]) * per_beat[i]
+
+
+@lru_cache(maxsize=8)
+def _chord_templates(shapes):
+    """Unit-norm 12-bin templates of each shape on each root: row ``12 * shape + root``."""
+    import numpy as np
+
     rows = []
     for shape in shapes:
         base = np.zeros(12)
@@ -173,7 +225,7 @@ def _chord_features(pitch, start, end, vel, estimate_key):
                 chroma[w, p % 12] += overlap * v / 127
     norms = np.linalg.norm(chroma, axis=1)
     unit = chroma[norms > 0] / norms[norms > 0, None]
-    scores = unit @ _triad_templates().T
+    scores = unit @ _chord_templates(((0, 4, 7), (0, 3, 7), (0, 3, 6), (0, 4, 8))).T
     quality = scores.argmax(1) // 12
     out = {f"chord_{q}": float((quality == k).mean())
            for k, q in enumerate(("major", "minor", "diminished", "augmented"))}
@@ -188,20 +240,69 @@ def _chord_features(pitch, start, end, vel, estimate_key):
             if key:
                 modes.append(key["mode"] == "major")
     out["local_major"] = float(np.mean(modes)) if modes else 0.5
+    vocabulary = (unit @ _chord_templates(tuple(CHORD_VOCABULARY.values())).T).argmax(1) // 12
+    out.update({f"vocab_{q}": float((vocabulary == k).mean()) for k, q in enumerate(CHORD_VOCABULARY)})
+    out.update(_local_key_features(chroma))
+    out.update(_scale_features(chroma.sum(0)))
     return out
 
 
-def _interval_features(pitch, start, end):
+def _local_key_features(chroma):
+    """Mode and tonic of 4 s windows (hop 2 s) of half-second chroma, summarised."""
+    import numpy as np
+
+    n_hops = int(math.ceil(len(chroma) / LOCAL_KEY_HOP))
+    hops = np.zeros((n_hops, 12))
+    np.add.at(hops, np.arange(len(chroma)) // LOCAL_KEY_HOP, chroma)
+    per_window = LOCAL_KEY_WINDOWS // LOCAL_KEY_HOP
+    n_windows = max(n_hops - per_window + 1, 1)
+    windows = sum(hops[k:k + n_windows] for k in range(min(per_window, n_hops)))
+    windows = windows[windows.sum(1) > 0]
+    if not len(windows):
+        return {"local_key_mode_mean": 0.0, "local_key_mode_std": 0.0, "local_key_minor": 0.5,
+                "local_key_changes": 0.0}
+    major, minor = (_profile_correlations(windows, p) for p in _PROFILES["kk"])
+    best_major, best_minor = major.max(1), minor.max(1)
+    mode_diffs = best_major - best_minor
+    tonics = np.where(best_major >= best_minor, major.argmax(1), (minor.argmax(1) + 3) % 12)
+    return {"local_key_mode_mean": float(mode_diffs.mean()), "local_key_mode_std": float(mode_diffs.std()),
+            "local_key_minor": float(np.mean(best_minor > best_major)),
+            "local_key_changes": float(np.mean(np.diff(tonics) != 0)) if len(tonics) > 1 else 0.0}
+
+
+def _scale_features(histogram):
+    """Share of the pitch-class weight outside the diatonic scale of the best key, and its entropy."""
+    import numpy as np
+
+    major, minor = (_profile_correlations(histogram, p) for p in _PROFILES["as"])
+    tonic = int(major.argmax()) if major.max() >= minor.max() else (int(minor.argmax()) + 3) % 12
+    share = histogram / max(histogram.sum(), 1e-12)
+    diatonic = np.zeros(12)
+    diatonic[[(tonic + k) % 12 for k in (0, 2, 4, 5, 7, 9, 11)]] = 1
+    nonzero = share[share > 0]
+    return {"chromatic_share": float((share * (1 - diatonic)).sum()),
+            "pc_entropy": float(-(nonzero * np.log2(nonzero)).sum())}
+
+
+def _interval_features(pitch, start, end, chunk: int = 256):
+    """Interval classes between each note, 20 ms after its onset, and the other pitches sounding then.
+
+    Notes come sorted by onset; they are taken ``chunk`` at a time against the notes that
+    can overlap them (started at most the longest note's length before), so memory stays small.
+    """
     import numpy as np
 
     counts = np.zeros(7)
-    for i in range(len(pitch)):
-        t = start[i] + 0.02
-        sounding = pitch[(start <= t) & (end > t)]
-        for p in sounding:
-            if p != pitch[i]:
-                d = abs(int(p) - int(pitch[i])) % 12
-                counts[min(d, 12 - d)] += 1
+    probe = start + 0.02
+    longest = float((end - start).max())
+    for first in range(0, len(pitch), chunk):
+        rows = slice(first, first + chunk)
+        lo = int(np.searchsorted(start, probe[rows].min() - longest, side="left"))
+        hi = int(np.searchsorted(start, probe[rows].max(), side="right"))
+        t = probe[rows, None]
+        sounding = (start[None, lo:hi] <= t) & (end[None, lo:hi] > t) & (pitch[None, lo:hi] != pitch[rows, None])
+        distance = np.abs(pitch[None, lo:hi].astype(int) - pitch[rows, None].astype(int)) % 12
+        counts += np.bincount(np.minimum(distance, 12 - distance)[sounding], minlength=7)[:7]
     counts /= max(counts.sum(), 1)
     return {f"ic{k}": float(counts[k]) for k in range(1, 7)}
 
@@ -215,6 +316,8 @@ def _voice_features(pitch, start, vel):
         top[s] = max(top.get(s, 0), p)
         low[s] = min(low.get(s, 200), p)
     melody = np.array([top[s] for s in sorted(top)])
+    bass = np.array([low[s] for s in sorted(top)])
+    outer = np.bincount((melody - bass) % 12, minlength=12) / len(melody)
     steps = np.diff(melody)
     onsets = np.unique(np.round(start / 0.03)) * 0.03
     per_2s = np.bincount((onsets / 2).astype(int))
@@ -226,18 +329,39 @@ def _voice_features(pitch, start, vel):
         "bass_mean": float(np.mean(list(low.values()))),
         "density_cv": float(per_2s.std() / max(per_2s.mean(), 1e-6)),
         "vel_range": float(np.percentile(vel, 95) - np.percentile(vel, 5)),
+        **{f"outer_interval{k}": float(outer[k]) for k in range(12)},
+        "outer_span": float((melody - bass).mean()),
     }
 
 
-def _best_correlations(histogram, major, minor):
+@lru_cache(maxsize=16)
+def _rolled_profile(profile):
+    """A key profile on each of the 12 tonics (rows), centred, and the rows' norms."""
     import numpy as np
 
-    def best(profile):
-        values = [np.corrcoef(histogram, np.roll(profile, k))[0, 1] for k in range(12)]
-        values = np.nan_to_num(values, nan=0.0)
-        return float(values.max()), int(values.argmax())
+    rolled = np.array([np.roll(np.asarray(profile, float), k) for k in range(12)])
+    rolled -= rolled.mean(1, keepdims=True)
+    return rolled, np.linalg.norm(rolled, axis=1)
 
-    return best(np.asarray(major, float)), best(np.asarray(minor, float))
+
+def _profile_correlations(histograms, profile):
+    """Pearson correlation of 12-bin histograms (one, or one per row) with a key profile on each tonic.
+
+    Returns shape ``(12,)`` for one histogram, ``(n, 12)`` for n; 0 where a histogram is flat.
+    """
+    import numpy as np
+
+    rolled, rolled_norms = _rolled_profile(tuple(profile))
+    centred = np.asarray(histograms, float)
+    centred = centred - centred.mean(-1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=-1)[..., None] * rolled_norms
+    return np.where(norms > 0, centred @ rolled.T / np.maximum(norms, 1e-300), 0.0)
+
+
+def _best_correlations(histogram, major, minor):
+    """``((best r, its tonic), (best r, its tonic))`` for the major and the minor profile."""
+    best = [_profile_correlations(histogram, profile) for profile in (major, minor)]
+    return tuple((float(r.max()), int(r.argmax())) for r in best)
 
 
 def _roll_features(pitch, start, end, vel):
@@ -282,4 +406,8 @@ def _roll_features(pitch, start, end, vel):
         major_thirds += 4 in intervals
     out["bass_minor_third"] = minor_thirds / (minor_thirds + major_thirds + 1e-6)
     out["bass_third"] = (minor_thirds + major_thirds) / max(len(frames), 1)
+    above = np.bincount(((np.arange(88)[:, None] - lowest[None, :]) % 12)[active], minlength=12).astype(float)
+    above[0] = 0.0
+    above /= max(above.sum(), 1.0)
+    out.update({f"above_bass{k}": float(above[k]) for k in range(1, 12)})
     return out
