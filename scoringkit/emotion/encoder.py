@@ -56,6 +56,7 @@ from ..types import EMOTION_LABELS, Emotion
 
 __all__ = [
     "analyze_encoder",
+    "embed_texts",
     "encode_batches",
     "EmotionTop",
     "load_base",
@@ -480,10 +481,11 @@ def _loaded(path: str | None, quantize: bool):
     return tokenizer, bottom, top, metadata
 
 
-def predict(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantize: bool | None = None):
-    """Raw model outputs per text: ``(valence_arousal [N, 2] in EmoBank units minus 3, probs [N, 7])``.
+def _pooled_outputs(texts, heads, *, checkpoint, batch_size, quantize):
+    """Run every chunk of every text through the encoder and average the outputs per text.
 
-    Chunks of long texts are pooled by length-weighted averaging.
+    ``heads(top, hidden, mask)`` returns a tuple of per-chunk arrays (rows = chunks of the
+    batch); each is averaged over a text's chunks, weighted by the chunks' word counts.
     """
     import numpy as np
     import torch
@@ -497,20 +499,84 @@ def predict(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantize: b
             chunks.append(ids)
             owners.append(t_index)
             weights.append(words)
-    va = np.zeros((len(chunks), 2))
-    probs = np.zeros((len(chunks), len(EMOTION_LABELS)))
+    per_chunk = None
     with torch.inference_mode():
         for index, hidden, mask in encode_batches(chunks, bottom, batch_size=batch_size):
-            out_va, logits = top(hidden, mask)
-            va[index] = out_va.numpy()
-            probs[index] = torch.softmax(logits, -1).numpy()
-    owners, weights = np.array(owners), np.array(weights, dtype=float)
-    weights /= np.bincount(owners, weights, minlength=len(texts))[owners]  # each text's chunk weights sum to 1
-    text_va = np.zeros((len(texts), 2))
-    text_probs = np.zeros((len(texts), len(EMOTION_LABELS)))
-    np.add.at(text_va, owners, weights[:, None] * va)
-    np.add.at(text_probs, owners, weights[:, None] * probs)
-    return text_va, text_probs
+            outputs = [np.asarray(o, dtype=float) for o in heads(top, hidden, mask)]
+            if per_chunk is None:
+                per_chunk = [np.zeros((len(chunks), o.shape[1])) for o in outputs]
+            for store, o in zip(per_chunk, outputs):
+                store[index] = o
+    owners, weights = np.array(owners, dtype=int), np.array(weights, dtype=float)
+    if len(chunks):
+        weights /= np.bincount(owners, weights, minlength=len(texts))[owners]  # each text's chunk weights sum to 1
+    pooled = []
+    for store in per_chunk or []:
+        out = np.zeros((len(texts), store.shape[1]))
+        np.add.at(out, owners, weights[:, None] * store)
+        pooled.append(out)
+    return pooled
+
+
+def predict(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantize: bool | None = None):
+    """Raw model outputs per text: ``(valence_arousal [N, 2] in EmoBank units minus 3, probs [N, 7])``.
+
+    Chunks of long texts are pooled by length-weighted averaging.
+    """
+    import numpy as np
+    import torch
+
+    def heads(top, hidden, mask):
+        out_va, logits = top(hidden, mask)
+        return out_va.numpy(), torch.softmax(logits, -1).numpy()
+
+    pooled = _pooled_outputs(texts, heads, checkpoint=checkpoint, batch_size=batch_size, quantize=quantize)
+    if not pooled:
+        return np.zeros((len(texts), 2)), np.zeros((len(texts), len(EMOTION_LABELS)))
+    return pooled[0], pooled[1]
+
+
+def embed_texts(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantize: bool | None = None):
+    """Sentence embeddings: the fine-tuned encoder's mean-pooled 384-d vector of each text (before the heads).
+
+    This is the vector the emotion heads read (frozen bottom, fine-tuned top layers, mean pooling
+    over real tokens); long texts are chunked as in :func:`predict` and their chunk vectors
+    averaged, weighted by length. No dropout (eval mode).
+
+    Parameters
+    ----------
+    texts : list of str
+        Non-empty strings.
+    checkpoint : str or Path, optional
+        Encoder checkpoint; default: the shipped one.
+    batch_size : int
+    quantize : bool, optional
+        As in :func:`predict`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(texts), 384), float32
+
+    Raises
+    ------
+    InputError
+        If ``texts`` is not a list of non-empty strings.
+
+    Examples
+    --------
+    >>> embed_texts(["A quiet morning by the lake."]).shape
+    (1, 384)
+    """
+    import numpy as np
+
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise InputError(f"embed_texts needs a list of strings, got {type(texts).__name__}")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"text {i} must be a non-empty string, got {text!r}")
+    pooled = _pooled_outputs(texts, lambda top, hidden, mask: (top.pooled(hidden, mask).numpy(),),
+                             checkpoint=checkpoint, batch_size=batch_size, quantize=quantize)
+    return (pooled[0] if pooled else np.zeros((len(texts), HIDDEN))).astype(np.float32)
 
 
 def analyze_encoder(texts: list[str], *, checkpoint=None, quantize: bool | None = None) -> list[Emotion]:

@@ -299,16 +299,29 @@ class MusicTransformer(nn.Module):
         weight = self.tok.weight
         return KVCache(self.config, batch, device=weight.device, dtype=weight.dtype)
 
+    #: First position that :meth:`_step` (the one-token fast path, which embeds ids with ``tok`` directly)
+    #: may compute; a subclass whose :meth:`embed` changes an early position raises it past that position.
+    _fast_from = 1
+
+    def embed(self, ids, start: int = 0):
+        """Input embeddings of ``ids`` (batch, T) at positions ``start ..``, before the positional ones.
+
+        The token embedding here; a subclass can override it to condition on something other than a
+        header token (:mod:`~scoringkit.generate.models.text_conditioned` replaces the quadrant slot).
+        """
+        return self.tok(ids)
+
     def forward(self, ids, cache: KVCache | None = None):
         b, t = ids.shape
-        if cache is not None and t == 1 and not self.training and 0 < cache.length < self.config.context:
+        if cache is not None and t == 1 and not self.training and \
+                max(1, self._fast_from) <= cache.length < self.config.context:
             return self._step(ids, cache)
         start = cache.length if cache is not None else 0
         if start + t > self.config.context:
             raise InputError(f"the model reads at most {self.config.context} tokens; got {start + t} "
                              "(generate longer pieces in windows, as sample_tokens does)")
         positions = torch.arange(start, start + t, device=ids.device)
-        x = self.drop(self.tok(ids) + self.pos(positions))
+        x = self.drop(self.embed(ids, start) + self.pos(positions))
         for layer, block in enumerate(self.blocks):
             x = block(x, cache, layer)
         if cache is not None:
