@@ -26,3 +26,13 @@ def test_notebook_is_committed_without_widget_state_or_run_metadata(path):
     assert "widgets" not in notebook["metadata"], f"{path.name} stores widget state: run `nbstripout {path}`"
     timed = [i for i, cell in enumerate(notebook["cells"]) if {"execution", "ExecuteTime"} & set(cell["metadata"])]
     assert not timed, f"cells {timed} of {path.name} keep execution times: run `nbstripout {path}`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_a_unique_id(path):
+    """nbformat 4.5 requires cell ids; newer nbformat releases will refuse notebooks without them."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    ids = [cell.get("id") for cell in notebook["cells"]]
+    missing = [i for i, cell_id in enumerate(ids) if not cell_id]
+    assert not missing, f"cells {missing} of {path.name} have no id: open and save it in Jupyter, or nbformat.validator.normalize"
+    assert len(set(ids)) == len(ids), f"{path.name} repeats a cell id"
