@@ -328,6 +328,43 @@ def test_cli_trains_and_refuses_to_overwrite(tmp_path, capsys):
     assert ckpt.read_metadata(out)["training"]["step"] == 3
 
 
+def test_init_starts_a_new_run_from_a_checkpoints_weights(corpus, tmp_path):
+    pre = tmp_path / "pre.safetensors"
+    tr.train(corpus=corpus, config=tr.TINY_CONFIG, steps=3, batch_size=2, lr=3e-3, warmup=1, out=pre,
+             progress=False)
+    weights, _ = ckpt.load_checkpoint(pre, kind="transformer")
+    # lr 0: the weights stay those of the checkpoint; the shape comes from it, not from config
+    frozen = tr.train(corpus=corpus, init=pre, config={**tr.TINY_CONFIG, "d_model": 32}, steps=2, batch_size=2,
+                      lr=0.0, progress=False)
+    assert frozen["step"] == 2 and frozen["metadata"]["config"]["d_model"] == tr.TINY_CONFIG["d_model"]
+    for name, value in frozen["model"].state_dict().items():
+        assert torch.equal(value, weights[name].float()), name
+    assert frozen["metadata"]["data"]["init"]["checkpoint"] == "pre.safetensors"
+    assert frozen["metadata"]["data"]["init"]["step"] == 3
+    # unlike resume, the step count and the schedule start afresh
+    tuned = tr.train(corpus=corpus, init=pre, steps=2, batch_size=2, lr=3e-3, warmup=1, progress=False)
+    assert tuned["step"] == 2
+    with pytest.raises(InputError, match="not both"):
+        tr.train(corpus=corpus, init=pre, resume=pre, steps=2, batch_size=2, progress=False)
+
+
+def test_cli_init_and_corpus_options(tmp_path, capsys):
+    from scoringkit.cli import main
+
+    pre, out = tmp_path / "pre.safetensors", tmp_path / "tuned.safetensors"
+    shape = ["--batch-size", "2", "--d-model", "32", "--layers", "1", "--heads", "2", "--context", "64", "-q"]
+    assert main(["train", "transformer", "--toy", "8", "--steps", "2", "--out", str(pre), *shape]) == 0
+    assert main(["train", "transformer", "--toy", "8", "--steps", "2", "--init", str(pre), "--out", str(out),
+                 *shape]) == 0
+    meta = ckpt.read_metadata(out)
+    assert meta["training"]["step"] == 2 and meta["data"]["init"]["checkpoint"] == "pre.safetensors"
+    capsys.readouterr()
+    assert main(["train", "transformer", "--corpus", "maestro", "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "--corpus must be 'emopia' or 'bach'" in capsys.readouterr().err
+    assert main(["train", "transformer", "--corpus", "bach", "--toy", "8", "--out", str(tmp_path / "x.st")]) == 2
+    assert "drop --toy" in capsys.readouterr().err
+
+
 def test_ddp_two_gloo_processes(tmp_path):
     """torchrun with 2 CPU processes (gloo): both ranks finish and rank 0's checkpoint loads."""
     out = tmp_path / "ddp.safetensors"

@@ -16,6 +16,13 @@ What one run does
   and epoch (``augment``), 10 % of windows relabelled ``Qnone`` (``cond_dropout``, which
   makes classifier-free guidance possible). ``pretrain_bach=True`` adds the music21 Bach
   chorales as unlabelled (``Qnone``) windows.
+* **Pre-training, then fine-tuning**: ``--corpus bach`` (or ``corpus=load_music21_tokens("bach")``)
+  trains on the Bach chorales alone (``Qnone``, their own 5 % validation split);
+  ``--init PATH`` / ``init=PATH`` then starts an EMOPIA run from those weights with a fresh
+  optimizer, step count and schedule (``benchmarks/bench_pretraining.py`` measures whether it helps)::
+
+      scoringkit train transformer --corpus bach --steps 2000 --out bach.safetensors
+      scoringkit train transformer --init bach.safetensors --steps 2000 --out transformer.safetensors
 * **Loss**: next-token cross-entropy on the music only: the header's condition, meter, key and
   tempo are given, not predicted, and padding is ignored. ``val_loss`` is the same on EMOPIA's
   validation windows (no augmentation); ``perplexity = exp(val_loss)``.
@@ -329,7 +336,8 @@ def _windows_dataset(corpus, tokenizer, split, length, *, augment, seed):
 def train(*, corpus=None, data_dir=None, config=None, steps: int = 1000, batch_size: int = 16, lr: float = 1e-3,
           warmup: int = 100, min_lr_ratio: float = 0.1, weight_decay: float = 0.1, grad_clip: float = 1.0,
           seed: int = 0, augment: bool = True, cond_dropout: float = 0.1, pretrain_bach: bool = False,
-          out=None, save_every: int = 0, eval_every: int = 0, val_windows=64, resume=None, device: str = "auto",
+          out=None, save_every: int = 0, eval_every: int = 0, val_windows=64, resume=None, init=None,
+          device: str = "auto",
           amp="auto", progress: bool = True, max_seconds=None, stop_at=None, callback=None,
           command: str = "") -> dict:
     """Train (or resume training) the Transformer; returns the run's facts.
@@ -367,6 +375,11 @@ def train(*, corpus=None, data_dir=None, config=None, steps: int = 1000, batch_s
     resume : str or Path, optional
         A checkpoint written by this function: model shape, weights, optimizer state and step
         are taken from it.
+    init : str or Path, optional
+        A Transformer checkpoint whose weights (and model shape) start this run, e.g. one
+        pre-trained on the Bach chorales; unlike ``resume``, the optimizer state and the step
+        count start afresh (step 0, a new warm-up and schedule over ``steps``) and ``config``
+        is ignored. Cannot be combined with ``resume``.
     device : str
         ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda[:N]"``.
     amp : str
@@ -407,9 +420,20 @@ def train(*, corpus=None, data_dir=None, config=None, steps: int = 1000, batch_s
     amp_dtype = _resolve_amp(amp, device)
     tokenizer = RemiTokenizer()
 
-    # -- resume: the config and the step come from the checkpoint
-    start_step, opt_state, resumed_meta = 0, None, None
-    if resume is not None:
+    # -- resume: the config and the step come from the checkpoint; init: the config and the weights
+    start_step, opt_state, resumed_meta, init_facts, weights = 0, None, None, None, None
+    if resume is not None and init is not None:
+        raise InputError("pass either resume= (continue a run: weights, optimizer and step) or init= (start a new "
+                         "run from a checkpoint's weights), not both")
+    if init is not None:
+        weights, init_meta = load_checkpoint(init, kind="transformer")
+        if init_meta.get("vocab_hash") != tokenizer.vocab_hash:
+            raise ModelError(f"{str(init)!r} was trained with another vocabulary; it cannot initialise this model")
+        config = TransformerConfig.from_dict(init_meta["config"])
+        init_training = init_meta.get("training", {})
+        init_facts = {"checkpoint": Path(init).name, "step": init_training.get("step"),
+                      "source": init_meta.get("data", {}).get("source"), "val_loss": init_training.get("val_loss")}
+    elif resume is not None:
         weights, resumed_meta, opt_state = load_checkpoint(resume, kind="transformer", optimizer=True)
         if resumed_meta.get("vocab_hash") != tokenizer.vocab_hash:
             raise ModelError(f"{str(resume)!r} was trained with another vocabulary; it cannot be resumed here")
@@ -441,6 +465,8 @@ def train(*, corpus=None, data_dir=None, config=None, steps: int = 1000, batch_s
         bach = load_music21_tokens("bach", tokenizer=tokenizer)
         datasets.append(_windows_dataset(bach, tokenizer, "train", config.context, augment=augment, seed=seed))
         data_facts["pretrain"] = {"source": "music21 Bach chorales", "pieces": int(len(bach.subset("train")))}
+    if init_facts is not None:
+        data_facts["init"] = init_facts
     full_train = torch.utils.data.ConcatDataset(datasets) if len(datasets) > 1 else train_set
     data_facts["train_windows"] = len(full_train)
     if len(full_train) < batch_size * world:
@@ -450,11 +476,12 @@ def train(*, corpus=None, data_dir=None, config=None, steps: int = 1000, batch_s
     # -- model and optimiser
     torch.manual_seed(seed)
     model = MusicTransformer(config)
-    if resume is not None:
+    if weights is not None:
         try:
             model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
         except RuntimeError as err:
-            raise ModelError(f"the weights of {str(resume)!r} do not fit its config: {err}") from None
+            raise ModelError(f"the weights of {str(resume if init is None else init)!r} do not fit its config: "
+                             f"{err}") from None
     model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and not n.startswith("pos.")]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and not n.startswith("pos."))]
@@ -683,6 +710,9 @@ def build_parser(parser=None) -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=1000, help="total optimizer steps (default: 1000)")
     parser.add_argument("--out", default="transformer.safetensors", help="checkpoint to write (default: transformer.safetensors)")
     parser.add_argument("--resume", metavar="PATH", help="continue from this checkpoint up to --steps")
+    parser.add_argument("--init", metavar="PATH",
+                        help="start from this checkpoint's weights and shape (fresh optimizer, step 0), e.g. to "
+                             "fine-tune a model pre-trained with --corpus bach")
     parser.add_argument("--batch-size", type=int, default=16, help="windows per step and process (default: 16)")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     parser.add_argument("--warmup", type=int, default=100, help="warm-up steps (default: 100)")
@@ -695,6 +725,9 @@ def build_parser(parser=None) -> argparse.ArgumentParser:
     parser.add_argument("--no-augment", action="store_true", help="no transposition augmentation")
     parser.add_argument("--cond-dropout", type=float, default=0.1, help="share of windows trained as Qnone (default: 0.1)")
     parser.add_argument("--bach", action="store_true", help="add the music21 Bach chorales as unlabelled data")
+    parser.add_argument("--corpus", default="emopia", metavar="NAME",
+                        help="training data: emopia (default) or bach (the music21 Bach chorales alone, unlabelled "
+                             "Qnone, their own 5 %% validation split: for pre-training)")
     parser.add_argument("--save-every", type=int, default=200, help="checkpoint every N steps (default: 200; 0 = end only)")
     parser.add_argument("--eval-every", type=int, default=200, help="validation loss every N steps (default: 200)")
     parser.add_argument("--val-windows", type=int, default=64, help="validation windows for periodic checks (default: 64)")
@@ -720,13 +753,23 @@ def run(args, command=None) -> int:
         if path is not None and path.exists() and not args.force and not (path == out and resuming_out):
             raise InputError(f"{str(path)!r} already exists; pass --force to replace it "
                              "(or --resume it to continue that run)")
+    corpus_name = str(getattr(args, "corpus", None) or "emopia").lower()
+    if corpus_name not in ("emopia", "bach"):
+        raise InputError(f"--corpus must be 'emopia' or 'bach', got {args.corpus!r}")
+    if corpus_name == "bach" and (args.toy or args.bach):
+        raise InputError("--corpus bach already trains on the Bach chorales alone; drop --toy / --bach")
     corpus = toy_corpus(args.toy, seed=args.seed) if args.toy else None
+    if corpus_name == "bach":
+        from .data import load_music21_tokens
+
+        corpus = load_music21_tokens("bach", progress=not args.quiet)
     if command is None:
         command = " ".join(["python -m scoringkit.generate.models.train"] + sys.argv[1:])
     result = train(corpus=corpus, data_dir=args.data, config=config, steps=args.steps, batch_size=args.batch_size,
                    lr=args.lr, warmup=args.warmup, seed=args.seed, augment=not args.no_augment,
                    cond_dropout=args.cond_dropout, pretrain_bach=args.bach, out=args.out, save_every=args.save_every,
-                   eval_every=args.eval_every, val_windows=args.val_windows, resume=args.resume, device=args.device,
+                   eval_every=args.eval_every, val_windows=args.val_windows, resume=args.resume,
+                   init=getattr(args, "init", None), device=args.device,
                    amp=args.amp, progress=not args.quiet,
                    max_seconds=None if args.max_minutes is None else 60 * args.max_minutes, command=command)
     if result["rank"] == 0:
