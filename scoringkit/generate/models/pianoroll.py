@@ -1000,7 +1000,7 @@ def intent_quadrant(intent) -> int:
     """EMOPIA quadrant to condition on: the intent's emotion's, else mode × tempo.
 
     Without an emotion: major and ≥ 100 BPM → 1, minor and fast → 2, minor and slow → 3,
-    major and slow → 4 (the rule of the Transformer generator, so all learned generators agree).
+    major and slow → 4. The Transformer, the VAE and the GAN all condition through this one function.
 
     Examples
     --------

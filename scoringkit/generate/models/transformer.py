@@ -109,6 +109,7 @@ from torch.nn import functional as F
 
 from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Note, Score, Track
+from .pianoroll import intent_quadrant  # one rule for every learned generator
 from .tokenizer import METERS, RemiTokenizer
 
 __all__ = ["TransformerConfig", "MusicTransformer", "KVCache", "RemiGrammar", "filter_logits", "sample_tokens",
@@ -1067,22 +1068,6 @@ def sample_batch(model: MusicTransformer, prompt, *, seeds, max_new_tokens: int,
 
 
 # -- from an intent to tokens and back -------------------------------------------------------------
-def intent_quadrant(intent: MusicalIntent) -> int:
-    """EMOPIA quadrant to condition on: the intent's emotion's, else mode × tempo (see the module docstring).
-
-    Examples
-    --------
-    >>> intent_quadrant(MusicalIntent(tempo=70, key="E minor"))
-    3
-    """
-    if intent.emotion is not None:
-        return intent.emotion.quadrant
-    fast = intent.tempo >= 100
-    if intent.mode == "major":
-        return 1 if fast else 4
-    return 2 if fast else 3
-
-
 def header_ids(tokenizer: RemiTokenizer, *, quadrant=None, key: str = "C major", tempo: float = 120.0,
                meter=(4, 4)) -> list:
     """The five-token header ``BOS Q TimeSig Key Tempo`` that starts every sequence.
