@@ -994,8 +994,14 @@ class _Analyzer:
 
         # onset envelope: positive log-mel flux against the previous frame
         floored = np.maximum(mel_db, _ONSET_FLOOR_DB)
-        previous = floored[:1] if self.prev_mel is None else self.prev_mel[None]
+        first = self.prev_mel is None
+        previous = np.full_like(floored[:1], _ONSET_FLOOR_DB) if first else self.prev_mel[None]
         flux = np.maximum(0.0, np.diff(np.concatenate([previous, floored]), axis=0)).mean(axis=1)
+        if first and len(flux):
+            # the clip's first frame is measured against silence, so sound from the very start
+            # is an onset (and a beat); capped, so that the jump from silence does not dwarf
+            # the other onsets when the envelope is normalised
+            flux[0] = min(flux[0], _FIRST_ONSET_CAP_DB)
         self.prev_mel = floored[-1]
 
         self.env.add(flux[:, None].astype(np.float32))
@@ -1099,6 +1105,9 @@ _ROLL_GROUPS, _ROLL_SIZE = 41, 25  # 41 * 25 = 1025 bins = 1 + N_FFT // 2
 # a full-scale sine peaks near +40 dB in mel_db; changes below this floor (about 96 dB down, the
 # 16-bit noise floor) do not count as onsets
 _ONSET_FLOOR_DB = -56.0
+#: Largest onset strength (mean dB rise over mel bands) given to the first frame, which is
+#: compared with silence: about a strong attack in a piece (scoringkit's renders: 3-6 dB).
+_FIRST_ONSET_CAP_DB = 5.0
 
 
 # ---------------------------------------------------------------------------------------
