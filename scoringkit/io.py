@@ -328,7 +328,7 @@ def score_from_midi(path_or_file) -> Score:
     key_map = _dedupe_map(key_map) or [(0.0, "C major")]
     tempo_map[0] = (0.0, tempo_map[0][1])
     key_map[0] = (0.0, key_map[0][1])
-    reverb_map = _dedupe_map(sorted(reverb_map, key=lambda pair: pair[0]))
+    reverb_map = _dedupe_map(reverb_map)
     if reverb_map and reverb_map[0][0] > 0:
         reverb_map.insert(0, (0.0, 0.0))
     return Score(result, meter=meter or (4, 4), tempo_map=tempo_map, key_map=key_map, reverb_map=reverb_map or None)

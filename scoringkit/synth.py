@@ -124,8 +124,7 @@ def render(score: Score, *, sr: int = 44100, synth: str = "auto", soundfont=None
 
     if not isinstance(score, Score):
         raise InputError(f"render needs a Score, not {type(score).__name__}; compose one or load it with Score.from_midi")
-    if not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 192000:
-        raise InputError(f"sr must be an integer sample rate between 8000 and 192000 Hz, got {sr!r}")
+    sr = _check_sr(sr)
     if synth not in SYNTHS:
         raise choice_error("synth", synth, SYNTHS)
     if synth == "auto":
@@ -134,11 +133,8 @@ def render(score: Score, *, sr: int = 44100, synth: str = "auto", soundfont=None
         raise InputError(f"tail must be a number of seconds between 0 and 60, got {tail!r}")
     if reverb is None:
         rooms = [(score.seconds_at(beat), amount) for beat, amount in score.reverb_map]
-    elif isinstance(reverb, bool) or not isinstance(reverb, (int, float, np.integer, np.floating)) or not 0 <= reverb <= 1:
-        raise InputError(f"reverb must be a number from 0 (dry) to 1 (a long hall), or None for the score's own, "
-                         f"got {reverb!r}")
     else:
-        rooms = [(0.0, float(reverb))]
+        rooms = [(0.0, _check_reverb(reverb, hint=", or None for the score's own"))]
     n_samples = max(1, int(math.ceil((score.duration + tail) * sr))) if score.n_notes else 1
     events = _events(score)
     if synth == "tinysoundfont":
@@ -190,9 +186,10 @@ def impulse_response(amount: float, sr: int = 44100):
     >>> round(len(ir) / 8000, 2), round(float((ir ** 2).sum()), 6)
     (0.9, 1.0)
     """
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 < amount <= 1:
-        raise InputError(f"reverb amount must be in (0, 1], got {amount!r}")
-    return _impulse_response(round(float(amount), 3), int(_check_sr(sr))).copy()
+    amount = _check_reverb(amount)
+    if amount == 0:
+        raise InputError("a reverb amount of 0 is a dry room, which has no impulse response; use 0 < amount <= 1")
+    return _impulse_response(round(amount, 3), int(_check_sr(sr))).copy()
 
 
 @lru_cache(maxsize=32)
@@ -257,12 +254,20 @@ def add_reverb(audio, amount: float, *, sr: int):
     """
     import numpy as np
 
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount <= 1:
-        raise InputError(f"reverb amount must be a number from 0 (dry) to 1 (a long hall), got {amount!r}")
+    amount = _check_reverb(amount)
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 1:
         raise InputError(f"add_reverb needs mono audio (one dimension), got shape {audio.shape}")
-    return _add_rooms(audio, [(0.0, float(amount))], int(_check_sr(sr)))
+    return _add_rooms(audio, [(0.0, amount)], int(_check_sr(sr)))
+
+
+def _check_reverb(value, *, hint: str = "") -> float:
+    """A reverb amount as a float in [0, 1], or an :class:`InputError` that names the range."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise InputError(f"reverb must be a number from 0 (dry) to 1 (a long hall){hint}, got {value!r}")
+    return float(value)
 
 
 def _add_rooms(audio, rooms, sr):
