@@ -612,8 +612,20 @@ def _packed(model) -> _Packed:
     return hit[1]
 
 
-#: Positions of a :class:`_Decoder`'s buffer; None: twice the context (tests set it small to exercise compaction).
+#: Positions of every :class:`_Decoder`'s buffer, overriding its ``capacity`` argument; None: as
+#: asked, at most twice the context (tests set it small to exercise compaction).
 _DECODER_CAPACITY = None
+
+
+def _capacity_for(model, prompt_length: int, max_new_tokens: int) -> int:
+    """Positions a :class:`_Decoder` needs to continue a ``prompt_length`` window by ``max_new_tokens``.
+
+    Just what the run can reach, up to twice the context (beyond it the windows are compacted),
+    because a fresh buffer costs its memory's first touch: 8 MB for one row at the full 1,024
+    positions, about as long as 20 tokens' arithmetic.
+    """
+    context = model.config.context
+    return min(2 * context, int(prompt_length) + max(1, int(max_new_tokens)) + 1)
 
 
 class _Decoder:
@@ -632,7 +644,7 @@ class _Decoder:
         cfg = model.config
         weight = model.tok.weight
         self.model, self.config, self.w = model, cfg, _packed(model)
-        self.capacity = int(capacity or _DECODER_CAPACITY or 2 * cfg.context)
+        self.capacity = int(_DECODER_CAPACITY or capacity or 2 * cfg.context)
         self.device = weight.device
         # keys and values of a layer side by side, so one copy stores a position's pair
         shape = (cfg.n_layers, rows, 2, cfg.n_heads, self.capacity, cfg.head_dim)
@@ -831,8 +843,8 @@ def _sample_rows(model, prompts, *, seeds, max_new_tokens, temperature, top_k, t
         for grammar, seq in zip(grammars, tokens):
             if grammar is not None:
                 grammar.feed(seq)
-    decoder = _Decoder(model, n_seq * (2 if guided else 1))
     windows = tokens + ([list(u) for u in unconditional_prompts] if guided else [])
+    decoder = _Decoder(model, len(windows), capacity=_capacity_for(model, max(map(len, windows)), max_new_tokens))
     logits = decoder.load(list(range(len(windows))), windows)
     active = list(range(n_seq))  # sequence of each row (the unconditional rows follow, in the same order)
     for step in range(int(max_new_tokens)):
