@@ -8,7 +8,7 @@ labelled with one of the four quadrants; :mod:`scoringkit.fuse.train`):
 
 * **symbolic** -- for a :class:`~scoringkit.Score` or a MIDI file: two logistic
   regressions, one for the side of the arousal axis and one for the side of the
-  valence axis, over the ~130 transposition-invariant features of
+  valence axis, over the ~160 transposition-invariant features of
   :func:`scoringkit.fuse.music_features.emotion_features` (dynamics, rhythm,
   register, chord quality and vocabulary, key-profile fits, local keys, voicing).
 * **audio** -- for a recording or an array of samples: the same kind of model over

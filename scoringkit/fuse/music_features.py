@@ -1,6 +1,6 @@
 """The features the music-emotion model reads: dynamics, rhythm, register, harmony.
 
-:func:`emotion_features` describes a score with about 130 numbers chosen for what the
+:func:`emotion_features` describes a score with about 160 numbers chosen for what the
 music-emotion literature says carries emotion in music (Gabrielsson & Lindström 2010;
 Juslin 2001): loudness and its spread, note lengths and onset rate (arousal); mode,
 chord quality, consonance, bass motion and register (valence). Every feature is
@@ -55,6 +55,23 @@ tense vs happy), where mode alone leaves the most doubt:
 * ``above_bass1`` .. ``above_bass11`` -- every sounding note's interval (mod 12) above the
   lowest sounding note, per piano-roll frame, as shares.
 
+The last group, :data:`TEXTURE_NAMES`, describes how much sound the notes make and where
+(the loudness and spectral balance an audio model hears, read from the notes; it raised
+grouped cross-validated accuracy on EMOPIA by about a point on both axes):
+
+* ``register_energy0`` .. ``register_energy7`` and ``register_onsets0`` .. ``register_onsets7``
+  -- per octave band from A0 (band 7 = A7 and up), the share of the energy (velocity²
+  x duration) and of the onsets.
+* ``energy_pitch_mean`` -- the energy-weighted mean pitch (brightness).
+* ``sounding_per_s``, ``energy_per_s``, ``log_energy_per_s`` -- summed note length and
+  energy per second.
+* ``frame_energy_std``, ``silence_share`` -- spread of the log energy of 0.1 s frames, and
+  the share of frames where nothing sounds.
+* ``vel_high_share``, ``vel_low_share``, ``vel_top_minus_bottom`` -- share of loud (> 80)
+  and soft (< 45) notes, and the mean velocity above the median pitch minus below it.
+* ``dur_long_share``, ``dur_short_share`` -- share of notes longer than 1 s and shorter
+  than 0.15 s.
+
 Examples
 --------
 >>> import scoringkit as sk
@@ -71,7 +88,7 @@ from functools import lru_cache
 
 from ..errors import InputError
 
-__all__ = ["emotion_features", "EMOTION_FEATURE_NAMES", "HARMONY_DETAIL_NAMES"]
+__all__ = ["emotion_features", "EMOTION_FEATURE_NAMES", "HARMONY_DETAIL_NAMES", "TEXTURE_NAMES"]
 
 #: Frames per second of the piano roll behind the key and bass features.
 ROLL_FPS = 8
@@ -123,6 +140,17 @@ HARMONY_DETAIL_NAMES = (
     + tuple(f"above_bass{k}" for k in range(1, 12))
 )
 EMOTION_FEATURE_NAMES += HARMONY_DETAIL_NAMES
+
+#: Energy and register of the sound the notes make (see the module docstring); in both
+#: sides of the model.
+TEXTURE_NAMES = (
+    tuple(f"register_energy{k}" for k in range(8)) + tuple(f"register_onsets{k}" for k in range(8))
+    + ("energy_pitch_mean", "sounding_per_s", "energy_per_s", "log_energy_per_s", "frame_energy_std", "silence_share",
+       "vel_high_share", "vel_low_share", "vel_top_minus_bottom", "dur_long_share", "dur_short_share")
+)
+EMOTION_FEATURE_NAMES += TEXTURE_NAMES
+#: Frames per second of the ``frame_energy_std`` and ``silence_share`` features.
+TEXTURE_FPS = 10
 
 
 def emotion_features(score) -> dict:
@@ -184,6 +212,7 @@ def emotion_features(score) -> dict:
     out.update(_interval_features(pitch, start, end))
     out.update(_voice_features(pitch, start, vel))
     out.update(_roll_features(pitch, start, end, vel))
+    out.update(_texture_features(pitch, start, end, vel))
     return {name_: float(out[name_]) for name_ in EMOTION_FEATURE_NAMES}
 
 
@@ -410,4 +439,48 @@ def _roll_features(pitch, start, end, vel):
     above[0] = 0.0
     above /= max(above.sum(), 1.0)
     out.update({f"above_bass{k}": float(above[k]) for k in range(1, 12)})
+    return out
+
+
+def _texture_features(pitch, start, end, vel):
+    """Energy (velocity² x duration) by octave band, per second and over 0.1 s frames; loud, soft, long, short notes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = _texture_features(np.array([48, 72]), np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([40.0, 80.0]))
+    >>> round(f["register_energy4"], 2), round(f["register_energy2"], 2), f["vel_top_minus_bottom"]
+    (0.8, 0.2, 40.0)
+    """
+    import numpy as np
+
+    dur = end - start
+    span = max(float(end.max()), 1e-3)
+    energy = dur * (vel / 127) ** 2
+    band = np.clip((pitch.astype(int) - 21) // 12, 0, 7)
+    by_energy = np.bincount(band, weights=energy, minlength=8)
+    by_energy /= max(by_energy.sum(), 1e-9)
+    by_onsets = np.bincount(band, minlength=8) / len(band)
+    n_frames = int(span * TEXTURE_FPS) + 2
+    change = np.zeros(n_frames + 1)  # each note adds its energy rate to frames int(start * fps) .. int(end * fps)
+    np.add.at(change, (start * TEXTURE_FPS).astype(int), (vel / 127) ** 2)
+    np.add.at(change, (end * TEXTURE_FPS).astype(int) + 1, -(vel / 127) ** 2)
+    frames = np.maximum(np.cumsum(change)[:n_frames], 0.0)
+    frames[frames < 1e-9] = 0.0
+    above = pitch > np.median(pitch)
+    out = {f"register_energy{k}": float(by_energy[k]) for k in range(8)}
+    out.update({f"register_onsets{k}": float(by_onsets[k]) for k in range(8)})
+    out.update(
+        energy_pitch_mean=float((pitch * energy).sum() / max(energy.sum(), 1e-9)),
+        sounding_per_s=float(dur.sum() / span),
+        energy_per_s=float(energy.sum() / span),
+        log_energy_per_s=math.log(max(energy.sum() / span, 1e-6)),
+        frame_energy_std=float(np.log1p(frames).std()),
+        silence_share=float((frames == 0).mean()),
+        vel_high_share=float((vel > 80).mean()),
+        vel_low_share=float((vel < 45).mean()),
+        vel_top_minus_bottom=float(vel[above].mean() - vel[~above].mean()) if above.any() else 0.0,
+        dur_long_share=float((dur > 1.0).mean()),
+        dur_short_share=float((dur < 0.15).mean()),
+    )
     return out
