@@ -182,3 +182,67 @@ def test_gan_cues_are_pedalled_by_default():
     assert PEDAL == 2.0 and mean(wet) > 2 * mean(dry)
     with pytest.raises(InputError):
         gen.generate(intent, duration=10, pedal=-1)
+
+
+def _triads(pitch_sets):
+    bars = torch.zeros(len(pitch_sets), 2, 16, 72)
+    for i, pitches in enumerate(pitch_sets):
+        for p in pitches:
+            bars[i, 1, :, p - 24] = 1
+            bars[i, 0, 0, p - 24] = 1
+    return bars
+
+
+def test_soft_mode_strength_follows_the_key_estimate():
+    from scoringkit.generate.models.pianoroll import mode_strengths
+
+    bars = _triads([(60, 64, 67), (57, 60, 64), (62, 66, 69), (64, 67, 71)])  # C, Am, D, Em
+    soft = gan.soft_mode_strength(bars).numpy()
+    hard = mode_strengths(bars.numpy())
+    assert (np.sign(soft) == np.sign(hard)).all() and soft[0] > 0 > soft[1]
+    assert np.allclose(gan.soft_mode_strength(bars, temperature=1e-3).numpy(), hard, atol=1e-3)
+
+
+def test_mode_matching_loss_pulls_each_quadrant_toward_its_mode():
+    bars = _triads([(60, 64, 67), (57, 60, 64)]).requires_grad_(True)
+    q = torch.tensor([4, 3])
+    strength = gan.soft_mode_strength(bars).detach()
+    targets = torch.zeros(5)
+    targets[4], targets[3] = strength[0], strength[1]
+    assert float(gan.mode_matching_loss(bars, q, targets).detach()) < 1e-10
+    targets[4] = 0.5  # Q4 should be more major than the C major bar is
+    loss = gan.mode_matching_loss(bars, q, targets)
+    assert float(loss.detach()) > 0
+    loss.backward()
+    assert float(bars.grad[1].abs().sum()) == 0  # Q3 is on its target: untouched
+    stepped = (bars - 0.05 * bars.grad).detach()  # one gradient step makes the Q4 bar more major
+    assert float(gan.soft_mode_strength(stepped)[0]) > float(strength[0])
+
+
+def test_train_gan_with_the_mode_loss(corpus, tmp_path):
+    result = gan.train_gan(corpus, out=tmp_path / "m.safetensors", steps=2, batch_size=8, val_every=1, val_size=16,
+                           config=TINY, seed=0, device="cpu", progress=False, mode_weight=50.0)
+    assert result.steps == 2 and all("val_mode_gap" in row for row in result.history)
+    loaded = gan.load_gan(tmp_path / "m.safetensors", cache=False)
+    assert loaded.meta["train"]["mode_weight"] == 50.0 and 0 <= loaded.meta["metrics"]["mode_gap"] <= 1
+    assert set(loaded.meta["metrics"]["major_share"]) <= {"1", "2", "3", "4"}
+    with pytest.raises(sk.InputError):
+        gan.train_gan(corpus, steps=1, config=TINY, mode_weight=-1, progress=False)
+
+
+def test_gan_cue_keeps_to_its_key_on_request_and_chooses_a_draft_in_the_intent_mode():
+    from scoringkit.generate.models.pianoroll import SCALE_STEPS, mode_strengths, score_to_roll
+    from scoringkit.types import parse_key
+
+    gen = gan.load_gan()
+    intent = sk.emotion_to_intent(sk.Emotion(0.6, -0.5))  # calm and positive: a major key
+    assert intent.mode == "major"
+    cue = gen.generate(intent, duration=10, seed=3, scale=True)
+    tonic, mode = parse_key(cue.key)
+    assert all((n.pitch - tonic) % 12 in SCALE_STEPS[mode] for _, n in cue.notes())
+    strength = lambda s: float(mode_strengths(score_to_roll(s)[None])[0])  # noqa: E731
+    first = gen.generate(intent, duration=10, seed=3, scale=False, pedal=None, draws=1)
+    chosen = gen.generate(intent, duration=10, seed=3, scale=False, pedal=None)
+    assert strength(chosen) >= strength(first) - 1e-9
+    with pytest.raises(sk.InputError):
+        gen.generate(intent, draws=0)

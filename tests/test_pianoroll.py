@@ -170,3 +170,68 @@ def test_checkpoint_helpers(tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"\x80\x04junk pickle")
     with pytest.raises(ModelError):
         pr._load_checkpoint(tmp_path / "junk.safetensors", kind="vae", version=1)
+
+
+def _triad_bars(pitches, n_bars=1):
+    roll = np.zeros((n_bars, 2, 16, 72), np.float32)
+    for p in pitches:
+        roll[:, 1, :, p - 24] = 1
+        roll[:, 0, 0, p - 24] = 1
+    return roll
+
+
+def test_clean_roll_keeps_one_onset_of_a_blurred_attack():
+    on = np.zeros((8, 2), bool)
+    on[[0, 1, 2], 0] = True  # three onsets in a row: one note
+    on[[0, 4], 1] = True  # onsets two steps apart (a gap between them): two notes
+    act = np.ones((8, 2), bool)
+    new_on, new_act = pr.clean_roll(on, act)
+    assert np.flatnonzero(new_on[:, 0]).tolist() == [0] and np.flatnonzero(new_on[:, 1]).tolist() == [0, 4]
+    assert new_act.all()
+    flat = np.zeros((2, 8, 72), np.float32)
+    flat[0, :, :2], flat[1, :, :2] = on, act
+    notes = pr.roll_to_score(flat, clean=True).tracks[0].notes
+    assert [(n.pitch, n.start, n.duration) for n in notes] == [(24, 0.0, 2.0), (25, 0.0, 1.0), (25, 1.0, 1.0)]
+
+
+def test_mode_strengths_and_mode_choice():
+    major, minor = _triad_bars((60, 64, 67), 2), _triad_bars((57, 60, 64), 2)
+    strength = pr.mode_strengths(np.stack([major, minor]))
+    assert strength.shape == (2,) and strength[0] > 0 > strength[1]
+    assert pr.mode_strengths(np.zeros((1, 2, 16, 72))).tolist() == [0.0]
+    drafts = np.stack([minor, major, minor])
+    assert pr.mode_choice(drafts, "major") == 1 and pr.mode_choice(drafts, "minor") == 0
+    with pytest.raises(InputError):
+        pr.mode_choice(drafts, "dorian")
+
+
+def test_limit_lengths_and_keep_to_scale():
+    notes = [Note(60, 0, 9), Note(64, 3, 0.5), Note(67, 3.5, 5), Note(61, 4, 1)]
+    limited = pr.limit_lengths(notes, 4)
+    assert [(n.start, n.duration) for n in limited] == [(0, 4), (3, 0.5), (3.5, 4), (4, 1)]
+    assert [n.velocity for n in limited] == [n.velocity for n in notes]
+    with pytest.raises(InputError):
+        pr.limit_lengths(notes, 0)
+    assert [n.pitch for n in pr.keep_to_scale(notes, "C major")] == [60, 64, 67]
+    assert [n.pitch for n in pr.keep_to_scale(notes, "A minor")] == [60, 64, 67]
+    assert [n.pitch for n in pr.keep_to_scale([Note(61, 0, 1)], "C major")] == [61]  # nothing left: keep all
+    assert [n.pitch for n in pr.keep_to_scale(notes, "C major", tension=1.0)] == [60, 64, 67, 61]
+    some = [len(pr.keep_to_scale(notes * 10, "C major", tension=0.5, seed=s)) for s in range(3)]
+    assert all(30 < k < 40 for k in some) and some == [len(pr.keep_to_scale(notes * 10, "C major", tension=0.5,
+                                                                          seed=s)) for s in range(3)]
+    with pytest.raises(InputError):
+        pr.keep_to_scale(notes, "C major", tension=2)
+
+
+def test_rolls_to_cue_release_and_scale():
+    rolls = _triad_bars((60, 64, 67), 2)
+    rolls[:, 1, :, 61 - 24] = 1  # a C# held through both bars
+    rolls[0, 0, 0, 61 - 24] = 1
+    intent = MusicalIntent(tempo=90, key="C major")
+    held = pr.rolls_to_cue(rolls, intent)
+    assert max(n.duration for n in held.tracks[0].notes) == 8
+    cut = pr.rolls_to_cue(rolls, intent, longest=4)
+    assert max(n.duration for n in cut.tracks[0].notes) == 4
+    in_key = pr.rolls_to_cue(rolls, intent, scale=True)
+    assert in_key.key == "C major" and 61 not in {n.pitch for n in in_key.tracks[0].notes}
+    assert {n.pitch for n in in_key.tracks[0].notes} == {60, 64, 67}

@@ -165,3 +165,21 @@ def test_compose_without_the_checkpoint_says_how_to_train(monkeypatch, tmp_path)
     monkeypatch.setattr(vae, "default_checkpoint", lambda: tmp_path / "vae_emopia.safetensors")
     with pytest.raises(ModelError, match="python -m scoringkit.generate.models.vae"):
         sk.compose(EMOTIONS[1], generator="vae", duration=4)
+
+
+def test_generate_limits_note_lengths_and_prefers_the_intent_mode(trained):
+    from scoringkit.generate.models.pianoroll import mode_strengths, score_to_roll
+
+    _, out = trained
+    gen = vae.load_vae(out)
+    intent = sk.emotion_to_intent(EMOTIONS[4])
+    cue = gen.generate(intent, duration=12, seed=2)
+    assert all(n.duration <= 4 for n in cue.tracks[0].notes)
+    held = gen.generate(intent, duration=12, seed=2, longest=None)
+    assert [(n.pitch, n.start) for n in held.tracks[0].notes] == [(n.pitch, n.start) for n in cue.tracks[0].notes]
+    strength = lambda s: float(mode_strengths(score_to_roll(s)[None])[0]) if s.n_notes else 0.0  # noqa: E731
+    first = gen.generate(intent, duration=12, seed=2, longest=None, draws=1)
+    assert strength(held) >= strength(first) - 1e-9
+    for bad in ({"draws": 0}, {"longest": -1}, {"longest": "beat"}):
+        with pytest.raises(sk.InputError):
+            gen.generate(intent, duration=12, **bad)

@@ -66,6 +66,8 @@ def build_gan_parser(parser=None) -> argparse.ArgumentParser:
     parser.add_argument("--lr-g", type=float, default=2e-4)
     parser.add_argument("--lr-d", type=float, default=2e-4)
     parser.add_argument("--width", type=int, default=8, help="channel multiplier (default 8)")
+    parser.add_argument("--mode-weight", type=float, default=0.0,
+                        help="weight of the per-quadrant mode-matching loss (default 0: none)")
     return parser
 
 
@@ -110,7 +112,8 @@ def run_gan(args) -> int:
     if not args.out:
         raise InputError("--out is required to train (or pass --evaluate to score a checkpoint)")
     result = gan.train_gan(out=args.out, steps=args.steps, batch_size=args.batch_size, lr_g=args.lr_g,
-                           lr_d=args.lr_d, config=gan.GANConfig(width=args.width), seed=args.seed,
+                           lr_d=args.lr_d, mode_weight=args.mode_weight, config=gan.GANConfig(width=args.width),
+                           seed=args.seed,
                            device=args.device, max_minutes=args.max_minutes, val_every=args.val_every,
                            resume=args.resume, threads=args.threads, progress=not args.no_progress,
                            log=lambda s: print(s, flush=True))

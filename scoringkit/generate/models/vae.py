@@ -41,13 +41,20 @@ Generation, interpolation, attribute vectors
   (:func:`~scoringkit.generate.models.pianoroll.intent_quadrant`); one latent per
   two-bar segment is drawn from that quadrant's latent distribution along a correlated
   walk (:func:`~scoringkit.generate.models.pianoroll.latent_walk`, ρ = 0.8, so the
-  passage hangs together), decoded with the quadrant's condition, and turned into a cue by
+  passage hangs together), decoded with the quadrant's condition; of :data:`DRAWS` (8)
+  such walks, decoded in one batch, the one whose key estimate agrees best with the
+  intent's mode is kept (:func:`~scoringkit.generate.models.pianoroll.mode_choice`: the
+  latent space mixes major and minor passages in every quadrant, so a calm, positive intent
+  in F major would otherwise often get a minor passage, moved to D minor), notes are kept
+  to at most a bar (the decoder's sounding cells run on across bar lines, up to 9 s in a
+  slow cue), and it is turned into a cue by
   :func:`~scoringkit.generate.models.pianoroll.rolls_to_cue`: the intent's tempo (the
   model's beats are EMOPIA's nominal 120 BPM grid, played at the intent's tempo), its key
   (the passage's estimated key is transposed onto the intent's, or onto its relative when
   the modes differ), its velocity with metrical accents and its dynamics curve; cells above
-  the quadrant's generation threshold become notes, after one-step gaps and flecks are
-  tidied (:func:`~scoringkit.generate.models.pianoroll.clean_roll`). The program
+  the quadrant's generation threshold become notes, after one-step gaps, flecks and
+  repeated onsets of a blurred attack are tidied
+  (:func:`~scoringkit.generate.models.pianoroll.clean_roll`). The program
   is the **piano** (0) by default, not ``intent.instruments["melody"]``: the model writes
   EMOPIA's two-handed piano texture (chords and bass included), which a melody
   instrument such as a flute cannot play; pass ``program=`` to choose another.
@@ -96,7 +103,7 @@ from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Score
 from .pianoroll import (RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint, _optimizer_tensors,
                         _progress_bar, _restore_optimizer, _save_checkpoint, intent_quadrant, latent_walk,
-                        binarize, n_bars_for, roll_to_score, rolls_to_cue, score_to_roll)
+                        binarize, mode_choice, n_bars_for, roll_to_score, rolls_to_cue, score_to_roll)
 
 __all__ = ["VAEConfig", "RollVAE", "vae_loss", "train_vae", "TrainResult", "VAEGenerator", "load_vae", "save_vae",
            "default_checkpoint", "generate", "interpolate", "attribute_vector", "calibrate", "evaluate",
@@ -106,6 +113,9 @@ KIND = "vae"
 VERSION = 1
 #: File name of the shipped checkpoint inside ``scoringkit/assets/models``.
 DEFAULT_CHECKPOINT = "vae_emopia.safetensors"
+#: Latent walks drawn per cue by :meth:`VAEGenerator.generate`; the one whose key estimate agrees best with the
+#: intent's mode is written (:func:`~scoringkit.generate.models.pianoroll.mode_choice`).
+DRAWS = 8
 
 
 @dataclass(frozen=True)
@@ -635,29 +645,53 @@ class VAEGenerator:
         s = self.roll_config.steps_per_bar
         return probs.reshape(n, c, t // s, s, p).transpose(0, 2, 1, 3, 4).reshape(-1, c, s, p)
 
-    def latents(self, quadrant: int, n: int, *, seed: int = 0, temperature: float = 1.0, rho: float = 0.8):
-        """``n`` latents from quadrant ``quadrant``'s latent distribution, along a correlated walk."""
-        eps = latent_walk(n, self.config.z_dim, rho=rho, rng=np.random.default_rng([int(seed), 11]))
+    def latents(self, quadrant: int, n: int, *, seed: int = 0, temperature: float = 1.0, rho: float = 0.8,
+                draw: int = 0):
+        """``n`` latents from quadrant ``quadrant``'s latent distribution, along a correlated walk.
+
+        ``draw`` > 0 gives another walk of the same seed (the drafts of :meth:`generate`).
+        """
+        entropy = [int(seed), 11] + ([int(draw)] if draw else [])
+        eps = latent_walk(n, self.config.z_dim, rho=rho, rng=np.random.default_rng(entropy))
         mean = self.model.latent_mean[quadrant].cpu().numpy()
         std = self.model.latent_std[quadrant].cpu().numpy()
         return mean + float(temperature) * std * eps
 
     def generate(self, intent: MusicalIntent, *, duration: float = 20.0, seed: int = 0, temperature: float = 1.0,
-                 rho: float = 0.8, program=None, quadrant=None) -> Score:
-        """A cue of about ``duration`` seconds for ``intent`` (see the module docstring)."""
+                 rho: float = 0.8, program=None, quadrant=None, draws: int = DRAWS, longest="bar") -> Score:
+        """A cue of about ``duration`` seconds for ``intent`` (see the module docstring).
+
+        ``draws`` latent walks are decoded (one batch) and the one whose key estimate agrees
+        best with the intent's mode is written (1: the first walk, as before 2026-11-24);
+        ``longest`` (beats; ``"bar"``, the default, is one bar; None keeps the roll's own
+        lengths) shortens the notes the decoder holds for longer
+        (:func:`~scoringkit.generate.models.pianoroll.limit_lengths`).
+        """
         if not isinstance(intent, MusicalIntent):
             raise InputError(f"generate needs a MusicalIntent, not {type(intent).__name__}")
         if not (isinstance(temperature, (int, float)) and 0 <= temperature <= 5):
             raise InputError(f"temperature must be a number in [0, 5], got {temperature!r}")
+        if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 64:
+            raise InputError(f"draws must be an integer 1-64, got {draws!r}")
+        if longest == "bar":
+            longest = float(self.roll_config.beats_per_bar)
+        if longest is not None and (isinstance(longest, bool) or not isinstance(longest, (int, float))
+                                    or not 0 < longest <= 64):
+            raise InputError(f"longest must be None, 'bar' or a number of beats in (0, 64], got {longest!r}")
         q = intent_quadrant(intent) if quadrant is None else int(quadrant)
         if q not in (1, 2, 3, 4):
             raise InputError(f"quadrant must be 1-4, got {quadrant!r}")
         n_bars = n_bars_for(duration, intent.tempo, self.roll_config)
         n_seg = math.ceil(n_bars / self.config.bars)
-        z = self.latents(q, n_seg, seed=seed, temperature=temperature, rho=rho)
-        bars = self._bars(self.decode(z, q))[:n_bars]
-        return rolls_to_cue(bars, intent, config=self.roll_config, threshold=self.threshold_for(q), program=program,
-                            seed=seed, clean=True)
+        z = np.concatenate([self.latents(q, n_seg, seed=seed, temperature=temperature, rho=rho, draw=k)
+                            for k in range(draws)])
+        drafts = self._bars(self.decode(z, q)).reshape(draws, n_seg * self.config.bars, 2,
+                                                       self.roll_config.steps_per_bar, self.roll_config.n_pitches)
+        drafts = drafts[:, :n_bars]
+        threshold = self.threshold_for(q)
+        bars = drafts[mode_choice(drafts, intent.mode, config=self.roll_config, threshold=threshold)]
+        return rolls_to_cue(bars, intent, config=self.roll_config, threshold=threshold, program=program,
+                            seed=seed, clean=True, longest=longest)
 
     def interpolate_rolls(self, quadrant_a: int, quadrant_b: int, steps: int = 8, *, seed: int = 0,
                           method: str = "lerp", temperature: float = 1.0) -> np.ndarray:
