@@ -438,7 +438,9 @@ def load_checkpoint(path=None):
 #: int8 dynamic quantisation of the frozen layers' linear maps at inference. Off by default:
 #: measured again with the plain-PyTorch model on EmoBank test (2 CPU cores) it ran about 1.25x
 #: faster (187 vs 147 sentences per CPU-second) but lost 0.027 of valence r (0.681 vs 0.708) and
-#: 0.008 of GoEmotions macro-F1 (0.605 vs 0.613), so it does not keep accuracy.
+#: 0.008 of GoEmotions macro-F1 (0.605 vs 0.613), so it does not keep accuracy. With the
+#: checkpoint of 2026-11-24 (standardised loss) it loses 0.027 of valence r (0.709 vs 0.736) and
+#: gains 0.006 of arousal r (0.523 vs 0.517).
 QUANTIZE = False
 
 

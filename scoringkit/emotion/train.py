@@ -8,13 +8,18 @@ Recipe (what ``python -m scoringkit.emotion.train`` runs to make the shipped che
 2. Run every sentence once through the frozen bottom of MiniLM and cache the hidden
    states (half precision) — the expensive part, done once.
 3. Fine-tune the top layers and both heads together. An epoch is one pass over
-   EmoBank's training rows; every step sees one EmoBank batch (mean squared error on
-   valence and arousal) and the next GoEmotions batch from a shuffled cycle that goes
-   on across epochs (cross entropy, classes weighted by 1/sqrt(frequency) so rare
-   emotions count). Batches group texts of similar length. AdamW, linear warm-up and
-   decay, a fixed seed.
+   EmoBank's training rows; every step sees one EmoBank batch (squared error on valence
+   and arousal, each divided by its target's variance on the training rows, so arousal,
+   whose ratings spread less, counts as much as valence: ``loss="standardized"``) and
+   the next GoEmotions batch from a shuffled cycle that goes on across epochs (cross
+   entropy, classes weighted by 1/sqrt(frequency) so rare emotions count). Batches group
+   texts of similar length. AdamW (1e-4 for the layers, 1e-3 for the heads), linear
+   warm-up and decay over 6 epochs, a fixed seed.
 4. Keep the epoch with the best dev score (Pearson r of valence + arousal + macro-F1),
    report test figures, save it with :func:`scoringkit.emotion.encoder.save_checkpoint`.
+
+The command line's defaults are this recipe; :func:`train`'s own defaults stay those of
+the first checkpoint (3 epochs, 5e-5, ``loss="mse"``) for code that calls it directly.
 
 :func:`cross_validate` runs the same training on k folds of the training data and
 reports the mean and spread of each metric.
@@ -123,6 +128,8 @@ class EmotionData:
     categories: list
     category_split: list
     cache: dict = field(default_factory=dict, repr=False)
+    #: frozen layers whose output ``cache`` holds (set by :func:`prepare`)
+    cache_layers: int | None = field(default=None, repr=False)
 
 
 def tiny_dataset(n: int = 64, seed: int = 0) -> EmotionData:
@@ -157,15 +164,22 @@ def _all_texts(data: EmotionData) -> list:
     return sorted(set(data.regression_texts) | set(data.category_texts))
 
 
-def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, cache_file=None) -> EmotionData:
+def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, cache_file=None,
+            n_frozen: int | None = None) -> EmotionData:
     """Cache the frozen bottom's hidden states for every text (half precision) in ``data.cache``.
 
-    With ``cache_file`` (a ``.safetensors`` path) the states are read from it when it
-    exists and written to it otherwise, so a second training run skips this step.
+    ``n_frozen`` is the number of frozen layers (default :data:`~scoringkit.emotion.encoder.N_FROZEN`);
+    a cache of another layer's output is dropped first. With ``cache_file`` (a ``.safetensors``
+    path) the states are read from it when it exists and written to it otherwise, so a second
+    training run skips this step.
     """
-    from .encoder import encode_batches, load_base
+    from .encoder import N_FROZEN, encode_batches, load_base
 
-    tokenizer, bottom, _ = load_base()
+    n_frozen = N_FROZEN if n_frozen is None else n_frozen
+    if data.cache_layers not in (None, n_frozen):
+        data.cache.clear()
+    data.cache_layers = n_frozen
+    tokenizer, bottom, _ = load_base(n_frozen)
     if cache_file is not None and Path(cache_file).is_file() and not data.cache:
         from safetensors.torch import load_file
 
@@ -193,7 +207,7 @@ def prepare(data: EmotionData, *, max_tokens: int = 128, progress: bool = True, 
     return data
 
 
-def default_cache_file(data: EmotionData, max_tokens: int = 128) -> Path:
+def default_cache_file(data: EmotionData, max_tokens: int = 128, n_frozen: int | None = None) -> Path:
     """Where :func:`main` keeps the frozen-layer cache: ``$XDG_CACHE_HOME/scoringkit`` (or ~/.cache)."""
     import hashlib
 
@@ -201,7 +215,7 @@ def default_cache_file(data: EmotionData, max_tokens: int = 128) -> Path:
 
     digest = hashlib.sha1("\n".join(_all_texts(data)).encode()).hexdigest()[:16]
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scoringkit"
-    return root / f"frozen_L{N_FROZEN}_T{max_tokens}_{digest}.safetensors"
+    return root / f"frozen_L{N_FROZEN if n_frozen is None else n_frozen}_T{max_tokens}_{digest}.safetensors"
 
 
 def _bar(total, desc, enabled):
@@ -266,23 +280,35 @@ def evaluate(top, data: EmotionData, split: str = "test", *, batch_size: int = 1
 
 def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3,
           seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
-          progress: bool = True):
+          progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
+
+    ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on
+    the ratings; ``"standardized"`` divides each error by its target's standard deviation on
+    the training rows first, so arousal (whose ratings spread less) counts as much as
+    valence. ``n_frozen`` frozen layers (default ``encoder.N_FROZEN``) lie under the
+    ``6 - n_frozen`` fine-tuned ones; the layer ``k`` places below the top learns at
+    ``lr * layer_decay**k``.
 
     ``report`` has ``dev`` and ``test`` metrics of the best epoch, ``history`` (dev
     metrics per epoch), ``epochs``, ``seconds`` and the settings used.
     """
     import torch
 
-    from .encoder import EmotionTop, load_base
+    from .encoder import N_FROZEN, N_LAYERS, EmotionTop, load_base
 
     if epochs < 1 or batch_size < 1:
         raise InputError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
-    prepare(data, progress=progress)
+    if loss not in ("mse", "standardized"):
+        raise InputError(f"loss must be 'mse' or 'standardized', got {loss!r}")
+    n_frozen = N_FROZEN if n_frozen is None else n_frozen
+    if not 0 <= n_frozen < N_LAYERS:
+        raise InputError(f"n_frozen must be between 0 and {N_LAYERS - 1}, got {n_frozen}")
+    prepare(data, progress=progress, n_frozen=n_frozen)
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    _, _, top_weights = load_base()
-    top = EmotionTop(init_from=top_weights)
+    _, _, top_weights = load_base(n_frozen)
+    top = EmotionTop(N_LAYERS - n_frozen, init_from=top_weights, n_frozen=n_frozen)
     regression_rows = _rows(data.regression_split, set(train_splits))
     category_rows = _rows(data.category_split, set(train_splits))
     if not regression_rows or not category_rows:
@@ -290,9 +316,17 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     counts = [sum(1 for i in category_rows if data.categories[i] == c) for c in range(len(EMOTION_LABELS))]
     class_weights = torch.tensor([1 / math.sqrt(c) if c else 0.0 for c in counts])
     class_weights *= len(counts) / class_weights.sum()
+    if loss == "standardized":
+        spread = torch.tensor([float(torch.tensor([target[i] for i in regression_rows]).std()) or 1.0
+                               for target in (data.valence, data.arousal)])
+        error_weights = 1 / spread ** 2
+    else:
+        error_weights = torch.tensor([4.0, 4.0])
     head_params = list(top.valence_arousal.parameters()) + list(top.categories.parameters())
-    optimizer = torch.optim.AdamW([{"params": top.layers.parameters(), "lr": lr},
-                                   {"params": head_params, "lr": head_lr}], weight_decay=0.01)
+    n_top = len(top.layers)
+    optimizer = torch.optim.AdamW([{"params": layer.parameters(), "lr": lr * layer_decay ** (n_top - 1 - k)}
+                                   for k, layer in enumerate(top.layers)]
+                                  + [{"params": head_params, "lr": head_lr}], weight_decay=0.01)
     # an epoch is one pass over the regression rows; category batches continue through a
     # shuffled cycle of GoEmotions across epochs, so each step trains both tasks. Batches
     # group texts of similar length, which keeps padding (wasted compute) small.
@@ -315,17 +349,20 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
             target = torch.tensor([[data.valence[i], data.arousal[i]] for i in r_rows], dtype=torch.float32)
             _, logits = top(*_batch(data.cache, [data.category_texts[i] for i in c_rows]))
             labels = torch.tensor([data.categories[i] for i in c_rows])
-            loss = torch.nn.functional.mse_loss(va, target) * 4 + torch.nn.functional.cross_entropy(
+            loss_value = ((va - target) ** 2 * error_weights).mean() + torch.nn.functional.cross_entropy(
                 logits, labels, weight=class_weights)
             optimizer.zero_grad()
-            loss.backward()
+            loss_value.backward()
             torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value.item():.3f}")
         dev = evaluate(top, data, dev_split)
         history.append(dev)
+        if progress:
+            print(f"epoch {epoch + 1}/{epochs} ({time.perf_counter() - started:.0f} s): dev "
+                  + ", ".join(f"{k} {v:.4f}" for k, v in dev.items()), file=sys.stderr, flush=True)
         score = sum(v for v in dev.values() if math.isfinite(v))
         if score > best_score:
             best_score = score
@@ -336,7 +373,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     top.eval()
     report = {"dev": history[best_epoch - 1], "test": evaluate(top, data, test_split), "history": history,
               "epochs": epochs, "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
-              "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed}}
+              "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed, "loss": loss,
+                           "n_frozen": n_frozen, "layer_decay": layer_decay}}
     return top, report
 
 
@@ -417,8 +455,10 @@ def write_model_card(checkpoint, out=None) -> Path:
         "",
         f"**Training command.** `{meta['command'].strip()}` (seed {meta['settings']['seed']}, "
         f"{meta['epochs']} epochs, best epoch {meta['best_epoch']}, batch size {meta['settings']['batch_size']}, "
-        f"learning rate {meta['settings']['lr']} for the layers and {meta['settings']['head_lr']} for the heads; "
-        f"{meta['seconds'] / 60:.0f} minutes of training on a 2-core CPU after caching the frozen layers).",
+        f"learning rate {meta['settings']['lr']} for the layers and {meta['settings']['head_lr']} for the heads, "
+        + ("valence/arousal loss: squared errors divided by each target's variance on the training rows; "
+           if meta["settings"].get("loss") == "standardized" else "valence/arousal loss: 4 x mean squared error; ")
+        + f"{meta['seconds'] / 60:.0f} minutes of training on a 2-core CPU after caching the frozen layers).",
         "",
         "## Held-out figures",
         "",
@@ -455,9 +495,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train the encoder emotion backend on EmoBank + GoEmotions.")
     parser.add_argument("--data", help="data folder (default: $SCORINGKIT_DATA or ../shared/data)")
     parser.add_argument("--out", default="text_emotion.safetensors", help="checkpoint to write")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate of the top fine-tuned layer")
+    parser.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the two heads")
+    parser.add_argument("--layer-decay", type=float, default=1.0,
+                        help="each fine-tuned layer below the top learns at this times the rate of the one above")
+    parser.add_argument("--loss", choices=("mse", "standardized"), default="standardized",
+                        help="valence/arousal loss: 4 x MSE on ratings, or MSE on ratings divided by their std")
+    parser.add_argument("--n-frozen", type=int, default=N_FROZEN,
+                        help="frozen bottom layers (of 6); the encoder backend runs encoder.N_FROZEN of them, so "
+                             "a checkpoint trained with another number is for experiments only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation (0 = skip)")
     parser.add_argument("--report", help="write the metrics as JSON here")
@@ -466,12 +514,13 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(usable_cpus())
     data = load_data(args.data)
-    prepare(data, cache_file=default_cache_file(data))
-    top, report = train(data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    prepare(data, cache_file=default_cache_file(data, n_frozen=args.n_frozen), n_frozen=args.n_frozen)
+    options = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
+                   layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen)
+    top, report = train(data, seed=args.seed, **options)
     if args.folds:
-        report["cross_validation"] = cross_validate(data, folds=args.folds, seed=args.seed, epochs=args.epochs,
-                                                    batch_size=args.batch_size, lr=args.lr)["summary"]
-    metadata = {"base": "sentence-transformers/all-MiniLM-L6-v2", "n_frozen": N_FROZEN, "labels": list(EMOTION_LABELS),
+        report["cross_validation"] = cross_validate(data, folds=args.folds, seed=args.seed, **options)["summary"]
+    metadata = {"base": "sentence-transformers/all-MiniLM-L6-v2", "n_frozen": args.n_frozen, "labels": list(EMOTION_LABELS),
                 "data": ["EmoBank (CC BY-SA 4.0)", "GoEmotions Ekman, single-label rows (CC BY 4.0)"],
                 "command": "python -m scoringkit.emotion.train " + " ".join(sys.argv[1:] if argv is None else argv), **report}
     save_checkpoint(top, args.out, metadata=metadata)
