@@ -54,6 +54,7 @@ __all__ = [
     "AudioFeatures",
     "audio_features",
     "estimate_key",
+    "key_templates",
     "estimate_tempo",
     "track_beats",
     "detect_onsets",
@@ -1138,6 +1139,30 @@ def _integrated_loudness(kpow, frame_rate):
     return float(-0.691 + 10 * np.log10(final.mean()))
 
 
+@lru_cache(maxsize=1)
+def key_templates():
+    """The Krumhansl-Kessler (1982) key profiles on every tonic, each centred (its mean subtracted).
+
+    Returns
+    -------
+    numpy.ndarray, shape (24, 12), read-only
+        Rows C..B major, then C..B minor; column 0 = pitch class C. What :func:`estimate_key`
+        correlates a pitch-class profile with (the roll models' mode estimates use it too).
+
+    Examples
+    --------
+    >>> t = key_templates()
+    >>> t.shape, int(t[0].argmax()), int(t[12 + 9].argmax())  # C major and A minor peak on their tonics
+    ((24, 12), 0, 9)
+    """
+    import numpy as np
+
+    t = np.array([np.roll(np.asarray(base), tonic) for base in (_KK_MAJOR, _KK_MINOR) for tonic in range(12)])
+    t = t - t.mean(axis=1, keepdims=True)
+    t.setflags(write=False)
+    return t
+
+
 def estimate_key(profile) -> dict | None:
     """Krumhansl-Schmuckler key estimate from a 12-bin pitch-class profile.
 
@@ -1173,12 +1198,7 @@ def estimate_key(profile) -> dict | None:
         raise InputError(f"a pitch-class profile has 12 finite values, got shape {p.shape}")
     if p.sum() <= 0 or np.ptp(p) <= 1e-12 * max(p.max(), 1e-300):
         return None
-    templates = []
-    for base in (_KK_MAJOR, _KK_MINOR):
-        base = np.asarray(base)
-        templates += [np.roll(base, tonic) for tonic in range(12)]
-    t = np.asarray(templates)
-    t = t - t.mean(axis=1, keepdims=True)
+    t = key_templates()
     x = p - p.mean()
     corr = (t @ x) / (np.linalg.norm(t, axis=1) * np.linalg.norm(x))
     best = int(np.argmax(corr))

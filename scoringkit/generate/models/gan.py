@@ -114,7 +114,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Score
 from .pianoroll import (RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint, _optimizer_tensors,
-                        _progress_bar, _restore_optimizer, _save_checkpoint, intent_quadrant,
+                        _progress_bar, _restore_optimizer, _save_checkpoint, check_draws, intent_quadrant,
                         latent_walk, mode_choice, mode_strengths, n_bars_for, roll_statistics, rolls_to_cue,
                         statistics_distance)
 from .vae import TrainResult
@@ -323,14 +323,12 @@ def soft_mode_strength(rolls, *, temperature: float = 0.05):
     over the 12 tonics replaced by ``temperature · logsumexp(r / temperature)``, so the
     generator gets a gradient from it. Transposition invariant.
     """
-    from ...extract.audio import _KK_MAJOR, _KK_MINOR
+    from ...extract.audio import key_templates
 
     b, c, t, p = rolls.shape
     weights = rolls[:, 1].sum(1) + rolls[:, 0].sum(1)  # (B, P): sounding steps plus onsets
     profile = weights.reshape(b, p // 12, 12).sum(1)  # the grid starts on a C (low = 24), so row k is pitch class k
-    templates = torch.tensor(np.array([np.roll(base, k) for base in (_KK_MAJOR, _KK_MINOR) for k in range(12)]),
-                             dtype=rolls.dtype, device=rolls.device)
-    templates = templates - templates.mean(1, keepdim=True)
+    templates = torch.tensor(key_templates(), dtype=rolls.dtype, device=rolls.device)
     templates = templates / templates.norm(dim=1, keepdim=True)
     centred = profile - profile.mean(1, keepdim=True)
     corr = centred @ templates.T / (centred.norm(dim=1, keepdim=True) + 1e-6)
@@ -379,11 +377,19 @@ def mode_gap(generated, generated_quadrants, real, real_quadrants, *, threshold=
     >>> mode_gap(bar, [4], bar, [4])
     0.0
     """
-    generated_quadrants, real_quadrants = np.asarray(generated_quadrants), np.asarray(real_quadrants)
-    gen_major = mode_strengths(generated, threshold=threshold) > 0
-    real_major = mode_strengths(real) > 0
-    gaps = [abs(gen_major[generated_quadrants == q].mean() - real_major[real_quadrants == q].mean())
-            for q in (1, 2, 3, 4) if (generated_quadrants == q).any() and (real_quadrants == q).any()]
+    return _gap(_major_shares(generated, generated_quadrants, threshold), _major_shares(real, real_quadrants))
+
+
+def _major_shares(rolls, quadrants, threshold=0.5) -> dict:
+    """Quadrant → share of its bars whose :func:`~.pianoroll.mode_strengths` is > 0 (quadrants present only)."""
+    quadrants = np.asarray(quadrants)
+    major = mode_strengths(rolls, threshold=threshold) > 0
+    return {q: float(major[quadrants == q].mean()) for q in (1, 2, 3, 4) if (quadrants == q).any()}
+
+
+def _gap(generated: dict, real: dict) -> float:
+    """:func:`mode_gap` from the two sides' :func:`_major_shares`."""
+    gaps = [abs(generated[q] - real[q]) for q in (1, 2, 3, 4) if q in generated and q in real]
     return float(np.mean(gaps)) if gaps else 0.0
 
 
@@ -624,13 +630,10 @@ def _final_metrics(gen_ema, train, val_quadrants, val_stats, seed, dev, config, 
            "generated": {k: round(v, 4) for k, v in stats.items()},
            "validation": {k: round(v, 4) for k, v in val_stats.items()}}
     if val is not None:
-        val_x, val_q = val
-        gen_major, real_major = mode_strengths(probs, threshold=thresholds) > 0, mode_strengths(val_x) > 0
-        out["mode_gap"] = round(mode_gap(probs, val_quadrants, val_x, val_q, threshold=thresholds), 4)
-        out["major_share"] = {str(q): {"generated": round(float(gen_major[np.asarray(val_quadrants) == q].mean()), 3),
-                                       "validation": round(float(real_major[np.asarray(val_q) == q].mean()), 3)}
-                              for q in (1, 2, 3, 4) if (np.asarray(val_quadrants) == q).any()
-                              and (np.asarray(val_q) == q).any()}
+        generated, validation = _major_shares(probs, val_quadrants, thresholds), _major_shares(*val)
+        out["mode_gap"] = round(_gap(generated, validation), 4)
+        out["major_share"] = {str(q): {"generated": round(generated[q], 3), "validation": round(validation[q], 3)}
+                              for q in (1, 2, 3, 4) if q in generated and q in validation}
     return out
 
 
@@ -756,8 +759,7 @@ class GANGenerator:
         share (:func:`~scoringkit.generate.models.pianoroll.keep_to_scale`; off by default:
         it took tension from the tense cues, Q2, and variety from the pitch classes).
         """
-        if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 64:
-            raise InputError(f"draws must be an integer 1-64, got {draws!r}")
+        check_draws(draws)
         if not isinstance(intent, MusicalIntent):
             raise InputError(f"generate needs a MusicalIntent, not {type(intent).__name__}")
         if pedal is not None and (isinstance(pedal, bool) or not isinstance(pedal, (int, float))

@@ -68,7 +68,7 @@ from ...types import Note, Score, Track, key_name, parse_key
 __all__ = ["RollConfig", "CHANNELS", "score_to_roll", "roll_to_score", "binarize", "clean_roll", "RollCorpus", "RollDataset",
            "load_emopia_rolls", "transpose_rolls", "segment_shifts", "latent_walk", "fit_key",
            "rolls_to_cue", "sustain_pedal", "mode_strengths", "limit_lengths",
-           "keep_to_scale", "SCALE_STEPS", "mode_choice", "join_scores", "roll_key", "roll_statistics",
+           "keep_to_scale", "SCALE_STEPS", "check_draws", "mode_choice", "join_scores", "roll_key", "roll_statistics",
            "density_thresholds",
            "statistics_distance", "n_bars_for",
            "intent_quadrant", "plain_intent", "emotion_accuracy", "quality_comparison", "EVAL_EMOTIONS",
@@ -777,7 +777,7 @@ def mode_strengths(rolls, *, config: RollConfig | None = None, threshold=0.5):
     """
     import numpy as np
 
-    from ...extract.audio import _KK_MAJOR, _KK_MINOR
+    from ...extract.audio import key_templates
 
     config = _config(config)
     b = binarize(rolls, threshold)
@@ -786,9 +786,8 @@ def mode_strengths(rolls, *, config: RollConfig | None = None, threshold=0.5):
     weights = (b[:, :, 1].sum(axis=(1, 2)) + b[:, :, 0].sum(axis=(1, 2))).astype(np.float64)  # (n, P)
     profiles = np.zeros((n, 12))
     np.add.at(profiles.T, (np.arange(config.n_pitches) + config.low) % 12, weights.T)
-    templates = np.array([np.roll(base, tonic) for base in (_KK_MAJOR, _KK_MINOR) for tonic in range(12)], float)
-    templates -= templates.mean(axis=1, keepdims=True)
-    templates /= np.linalg.norm(templates, axis=1, keepdims=True)
+    templates = key_templates()
+    templates = templates / np.linalg.norm(templates, axis=1, keepdims=True)
     centred = profiles - profiles.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(centred, axis=1)
     corr = centred @ templates.T / np.maximum(norms, 1e-12)[:, None]
@@ -810,8 +809,8 @@ def limit_lengths(notes, longest: float) -> list:
     """
     if not (isinstance(longest, (int, float)) and math.isfinite(longest) and longest > 0):
         raise InputError(f"the longest note must be a positive number of beats, got {longest!r}")
-    return sorted((Note(n.pitch, n.start, min(n.duration, float(longest)) if n.duration > longest else n.duration,
-                        n.velocity) for n in notes), key=lambda n: (n.start, n.pitch))
+    return sorted((Note(n.pitch, n.start, min(n.duration, float(longest)), n.velocity) for n in notes),
+                  key=lambda n: (n.start, n.pitch))
 
 
 #: Pitch classes above the tonic that :func:`keep_to_scale` keeps: the major scale, and the natural
@@ -847,6 +846,12 @@ def keep_to_scale(notes, key: str, *, tension: float = 0.0, seed: int = 0) -> li
     draws = np.random.default_rng([int(seed), 29]).random(len(notes))
     kept = [n for n, u in zip(notes, draws) if (n.pitch - tonic) % 12 in steps or u < tension]
     return kept if any((n.pitch - tonic) % 12 in steps for n in kept) else list(notes)
+
+
+def check_draws(draws) -> None:
+    """Raise :class:`InputError` unless ``draws`` (drafts per cue of the VAE and the GAN) is an integer 1-64."""
+    if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 64:
+        raise InputError(f"draws must be an integer 1-64, got {draws!r}")
 
 
 def mode_choice(passages, mode: str, *, config: RollConfig | None = None, threshold=0.5) -> int:

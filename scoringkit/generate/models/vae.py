@@ -103,7 +103,7 @@ from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Score
 from .pianoroll import (RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint, _optimizer_tensors,
                         _progress_bar, _restore_optimizer, _save_checkpoint, intent_quadrant, latent_walk,
-                        binarize, mode_choice, n_bars_for, roll_to_score, rolls_to_cue, score_to_roll)
+                        binarize, check_draws, mode_choice, n_bars_for, roll_to_score, rolls_to_cue, score_to_roll)
 
 __all__ = ["VAEConfig", "RollVAE", "vae_loss", "train_vae", "TrainResult", "VAEGenerator", "load_vae", "save_vae",
            "default_checkpoint", "generate", "interpolate", "attribute_vector", "calibrate", "evaluate",
@@ -671,8 +671,7 @@ class VAEGenerator:
             raise InputError(f"generate needs a MusicalIntent, not {type(intent).__name__}")
         if not (isinstance(temperature, (int, float)) and 0 <= temperature <= 5):
             raise InputError(f"temperature must be a number in [0, 5], got {temperature!r}")
-        if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 64:
-            raise InputError(f"draws must be an integer 1-64, got {draws!r}")
+        check_draws(draws)
         if longest == "bar":
             longest = float(self.roll_config.beats_per_bar)
         if longest is not None and (isinstance(longest, bool) or not isinstance(longest, (int, float))
