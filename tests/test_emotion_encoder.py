@@ -65,6 +65,27 @@ def test_a_run_on_sentence_longer_than_the_window_is_split():
     assert len(chunks) >= 3 and all(len(ids) <= encoder.MAX_TOKENS for ids, _ in chunks)
 
 
+def test_a_checkpoint_with_more_fine_tuned_layers_runs_on_its_own_frozen_bottom(tmp_path):
+    import torch
+
+    data = train.tiny_dataset(n=24, seed=2)
+    top, report = train.train(data, epochs=1, batch_size=8, progress=False, n_frozen=3)
+    path = tmp_path / "three.safetensors"
+    encoder.save_checkpoint(top, path, metadata={"n_frozen": 3, **report})
+    loaded, metadata = encoder.load_checkpoint(path)
+    assert metadata["n_frozen"] == 3 and len(loaded.layers) == 3
+    texts = data.regression_texts[:3]
+    with torch.inference_mode():  # the training cache holds the hidden states after 3 published layers
+        expected = loaded(*train._batch(data.cache, texts))[0].numpy()
+    va, _ = encoder.predict(texts, checkpoint=path)
+    assert va == pytest.approx(expected, abs=1e-4)
+
+    inconsistent = tmp_path / "inconsistent.safetensors"
+    encoder.save_checkpoint(top, inconsistent, metadata={"n_frozen": encoder.N_FROZEN})
+    with pytest.raises(ModelError, match="3 fine-tuned layers over 4 frozen"):
+        encoder.load_checkpoint(inconsistent)
+
+
 def test_missing_or_damaged_checkpoint_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="no encoder checkpoint"):
         encoder.load_checkpoint(tmp_path / "missing.safetensors")

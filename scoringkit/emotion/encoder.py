@@ -425,8 +425,12 @@ def load_checkpoint(path=None):
             state = {k: f.get_tensor(k).float() for k in f.keys()}
     except Exception as err:  # safetensors raises several types for a damaged file
         raise ModelError(f"cannot read the encoder checkpoint {str(path)!r} ({err}); reinstall scoringkit or retrain") from None
-    n_top = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("layers."))
-    top = EmotionTop(n_top, n_frozen=metadata.get("n_frozen", N_FROZEN))
+    n_top = 1 + max((int(k.split(".")[1]) for k in state if k.startswith("layers.")), default=-1)
+    n_frozen = metadata.get("n_frozen", N_FROZEN)
+    if n_top < 1 or n_frozen + n_top != N_LAYERS:
+        raise ModelError(f"the checkpoint {str(path)!r} holds {n_top} fine-tuned layers over {n_frozen} frozen ones; "
+                         f"MiniLM has {N_LAYERS}. Retrain it with `python -m scoringkit.emotion.train`")
+    top = EmotionTop(n_top, n_frozen=n_frozen)
     try:
         top.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -472,8 +476,10 @@ def _loaded(path: str | None, quantize: bool):
     cpus = usable_cpus()
     if torch.get_num_threads() > cpus:  # only ever lowers the number of threads
         torch.set_num_threads(cpus)
-    tokenizer, bottom, _ = load_base()
     top, metadata = load_checkpoint(path)
+    # the frozen bottom is whatever the checkpoint's top was trained on: a top of k layers
+    # sits on the first 6 - k published layers
+    tokenizer, bottom, _ = load_base(N_LAYERS - len(top.layers))
     if quantize:  # copies: the float modules stay as they are for training
         import warnings
 

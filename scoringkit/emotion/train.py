@@ -504,8 +504,8 @@ def main(argv=None) -> int:
     parser.add_argument("--loss", choices=("mse", "standardized"), default="standardized",
                         help="valence/arousal loss: 4 x MSE on ratings, or MSE on ratings divided by their std")
     parser.add_argument("--n-frozen", type=int, default=N_FROZEN,
-                        help="frozen bottom layers (of 6); the encoder backend runs encoder.N_FROZEN of them, so "
-                             "a checkpoint trained with another number is for experiments only")
+                        help="frozen bottom layers (of 6); the checkpoint records it and the encoder backend "
+                             "runs that many published layers under the fine-tuned ones")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation (0 = skip)")
     parser.add_argument("--report", help="write the metrics as JSON here")
