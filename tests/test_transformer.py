@@ -157,6 +157,28 @@ def test_generate_fills_the_duration_in_the_intents_key_and_tempo(valence, arous
     assert gen.generate(intent, duration=12, seed=0, use_cache=False).tracks[0].notes == score.tracks[0].notes
 
 
+def test_generate_writes_the_draft_whose_mode_fits_the_intent():
+    from scoringkit.generate.models.transformer import DRAWS, pick_by_mode
+
+    gen = _generator()
+    for valence in (0.7, -0.7):
+        intent = sk.emotion_to_intent(sk.Emotion(valence, -0.4))
+        drafts = [gen.generate(intent, duration=8, seed=3 * DRAWS + j, draws=1) for j in range(DRAWS)]
+        chosen, ids = gen.generate(intent, duration=8, seed=3, return_tokens=True)
+        assert chosen.tracks[0].notes == drafts[pick_by_mode(drafts, intent.mode)].tracks[0].notes
+        strengths = [sk.symbolic_features(d).mode_strength for d in drafts]
+        mine = sk.symbolic_features(chosen).mode_strength
+        assert mine == (max(strengths) if intent.mode == "major" else min(strengths))
+        batch = gen.generate_batch(intent, seeds=[3, 4], duration=8, return_tokens=True)
+        assert batch[0][0].tracks[0].notes == chosen.tracks[0].notes and batch[0][1] == ids
+        assert batch[1][0].tracks[0].notes == gen.generate(intent, duration=8, seed=4).tracks[0].notes
+    for bad in (0, 65, 2.0, True):
+        with pytest.raises(InputError, match="draws"):
+            gen.generate(intent, duration=8, draws=bad)
+    with pytest.raises(InputError, match="mode"):
+        pick_by_mode(drafts, "dorian")
+
+
 def test_generate_orchestration():
     gen = _generator()
     intent = sk.MusicalIntent(tempo=100, key="A minor", instruments={"melody": 73, "accompaniment": 0, "pad": 48,
@@ -513,10 +535,10 @@ def test_beam_search_lands_in_the_quadrant_more_often_than_sampling():
         for seed in range(3):
             rng = random.Random(100 * q + seed)
             intent = sk.emotion_to_intent(sk.Emotion(sv * rng.uniform(0.3, 0.9), sa * rng.uniform(0.3, 0.9)))
-            plain += sk.music_emotion(gen.generate(intent, duration=8, seed=seed)).quadrant == q
+            plain += sk.music_emotion(gen.generate(intent, duration=8, seed=seed, draws=1)).quadrant == q
             cue = gen.beam_search(intent, duration=8, seed=seed, beams=3, branch=2, every=48)
             beam += sk.music_emotion(cue).quadrant == q
-    # The beam search reads the judge while decoding, so it must land more often than plain sampling
+    # The beam search reads the judge while decoding, so it must land more often than plain sampling (one draft)
     # and nearly always (the 500-step model: 9 of 12 plain, 11 of 12 by beam; the 135-step one: fewer plain).
     assert beam > plain and beam >= 10, (plain, beam)
 

@@ -109,13 +109,13 @@ from torch.nn import functional as F
 
 from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Note, Score, Track
-from .pianoroll import intent_quadrant  # one rule for every learned generator
+from .pianoroll import check_draws, intent_quadrant  # one rule for every learned generator
 from .tokenizer import METERS, RemiTokenizer
 
 __all__ = ["TransformerConfig", "MusicTransformer", "KVCache", "RemiGrammar", "filter_logits", "sample_tokens",
            "sample_batch", "header_ids", "intent_quadrant", "TransformerGenerator", "load_generator", "generate",
            "generate_batch", "beam_search", "default_checkpoint", "DEFAULT_CHECKPOINT", "SAMPLING", "ORCHESTRATIONS",
-           "steer_to_intent", "scale_bias"]
+           "steer_to_intent", "scale_bias", "pick_by_mode", "DRAWS"]
 
 #: File name of the shipped checkpoint inside ``scoringkit/assets/models``.
 DEFAULT_CHECKPOINT = "transformer_emopia.safetensors"
@@ -125,6 +125,10 @@ DEFAULT_CHECKPOINT = "transformer_emopia.safetensors"
 #: placed 56 % in their quadrant with or without it (and without ``steer``); guidance 2-3 and temperature
 #: 0.8 did no better on 16 tuning cues (see the model card).
 SAMPLING = {"temperature": 1.0, "top_k": 0, "top_p": 0.95, "guidance": 1.0, "scale_penalty": float("-inf")}
+#: Drafts per cue that :meth:`TransformerGenerator.generate` samples in one batch; it writes the
+#: one whose key estimate agrees best with the intent's mode (:func:`pick_by_mode`), the rule the
+#: VAE and the GAN use for their latent walks. 1 = plain sampling, one sequence.
+DRAWS = 8
 #: Ways to hand the piano texture to the intent's instruments (see the module docstring).
 ORCHESTRATIONS = ("melody", "piano")
 _HEADER = 5
@@ -1202,6 +1206,38 @@ def _check_seeds(seeds) -> list:
     return [int(s) for s in seeds]
 
 
+def pick_by_mode(drafts, mode: str) -> int:
+    """Index of the draft whose key estimate best agrees with ``mode`` (``"major"`` or ``"minor"``).
+
+    The mode strength of each draft (:func:`scoringkit.extract.symbolic_features`: best major
+    minus best minor Krumhansl-Kessler correlation of its duration-weighted pitch classes) is
+    largest for the most major-sounding draft; a major intent takes the largest, a minor one the
+    smallest, the first on a tie. A draft without pitched notes counts as 0. The same rule as
+    :func:`~scoringkit.generate.models.pianoroll.mode_choice` for piano-roll drafts.
+
+    Examples
+    --------
+    >>> import scoringkit as sk
+    >>> def chord(*pitches):
+    ...     return sk.Score(tracks=[sk.Track("piano", 0, [sk.Note(p, 0, 4) for p in pitches])])
+    >>> drafts = [chord(57, 60, 64), chord(60, 64, 67)]  # A minor, C major
+    >>> pick_by_mode(drafts, "major"), pick_by_mode(drafts, "minor")
+    (1, 0)
+    """
+    from ...extract.symbolic import symbolic_features
+
+    if mode not in ("major", "minor"):
+        raise InputError(f"mode must be 'major' or 'minor', got {mode!r}")
+    strengths = []
+    for draft in drafts:
+        try:
+            strengths.append(symbolic_features(draft).mode_strength)
+        except InputError:  # no notes at all
+            strengths.append(0.0)
+    sign = 1.0 if mode == "major" else -1.0
+    return max(range(len(drafts)), key=lambda i: (sign * strengths[i], -i))
+
+
 class TransformerGenerator:
     """A loaded model with its tokenizer and checkpoint facts; :meth:`generate` writes a cue.
 
@@ -1288,8 +1324,14 @@ class TransformerGenerator:
 
     def generate(self, intent: MusicalIntent, *, duration: float = 20.0, seed: int = 0, temperature=None,
                  top_k=None, top_p=None, guidance=None, scale_penalty=None, orchestration: str = "melody",
-                 steer: bool = True, use_cache: bool = True, return_tokens: bool = False):
+                 steer: bool = True, use_cache: bool = True, draws: int = DRAWS, return_tokens: bool = False):
         """Sample a cue for ``intent`` lasting about ``duration`` seconds (whole bars).
+
+        ``draws`` drafts are sampled together (one batch, seeds ``seed * draws + j``) and the
+        one whose key estimate agrees best with the intent's mode is written
+        (:func:`pick_by_mode`): a major intent gets the most major-sounding draft, a minor one
+        the most minor. The music-emotion model is not consulted (that is reranking,
+        ``compose(..., candidates=N)``). ``draws=1`` is plain sampling of one sequence.
 
         Parameters
         ----------
@@ -1309,8 +1351,10 @@ class TransformerGenerator:
             keeps the model's own.
         use_cache : bool
             KV-cache sampling (default); False recomputes every prefix (slow, same result).
+        draws : int
+            Drafts to choose from by mode, 1-64 (default :data:`DRAWS`).
         return_tokens : bool
-            Also return the sampled token ids.
+            Also return the sampled token ids (of the draft written).
 
         Returns
         -------
@@ -1323,21 +1367,31 @@ class TransformerGenerator:
         """
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise InputError(f"seed must be an integer, got {seed!r}")
+        check_draws(draws)
         plan = self._plan(intent, duration, orchestration, dict(temperature=temperature, top_k=top_k, top_p=top_p,
                                                                  guidance=guidance, scale_penalty=scale_penalty))
-        ids = sample_tokens(self.model, plan.prompt, max_new_tokens=plan.max_new, seed=int(seed), use_cache=use_cache,
-                            grammar=RemiGrammar(self.tokenizer), stop=self._bar_stop(plan.n_bars), **plan.sampling)
-        score = self.to_score(ids, intent, n_bars=plan.n_bars, meter=plan.meter, orchestration=orchestration,
-                              steer=steer)
-        return (score, ids) if return_tokens else score
+        seeds = [int(seed) * draws + j for j in range(draws)] if draws > 1 else [int(seed)]
+        if use_cache and draws > 1:
+            rows = sample_batch(self.model, plan.prompt, seeds=seeds, max_new_tokens=plan.max_new,
+                                grammars=[RemiGrammar(self.tokenizer) for _ in seeds],
+                                stops=[self._bar_stop(plan.n_bars) for _ in seeds], **plan.sampling)
+        else:
+            rows = [sample_tokens(self.model, plan.prompt, max_new_tokens=plan.max_new, seed=s, use_cache=use_cache,
+                                  grammar=RemiGrammar(self.tokenizer), stop=self._bar_stop(plan.n_bars),
+                                  **plan.sampling) for s in seeds]
+        drafts = [self.to_score(ids, intent, n_bars=plan.n_bars, meter=plan.meter, orchestration=orchestration,
+                                steer=steer) for ids in rows]
+        best = pick_by_mode(drafts, intent.mode) if draws > 1 else 0
+        return (drafts[best], rows[best]) if return_tokens else drafts[best]
 
     def generate_batch(self, intent: MusicalIntent, *, seeds, duration: float = 20.0, batch_size: int = 8,
                        temperature=None, top_k=None, top_p=None, guidance=None, scale_penalty=None,
-                       orchestration: str = "melody", steer: bool = True, return_tokens: bool = False) -> list:
-        """One cue per seed, sampled ``batch_size`` at a time (:func:`sample_batch`).
+                       orchestration: str = "melody", steer: bool = True, draws: int = DRAWS,
+                       return_tokens: bool = False) -> list:
+        """One cue per seed, its drafts sampled ``batch_size`` sequences at a time (:func:`sample_batch`).
 
-        The cue of each seed is the one :meth:`generate` gives with that seed (up to float
-        rounding of the batched products, which can tip a draw), at a fraction of the cost:
+        The cue of each seed is the one :meth:`generate` gives with that seed and ``draws``
+        (up to float rounding of the batched products, which can tip a draw), at a fraction of the cost:
         on 2 CPU cores a batch of 8 sequences costs about as much per step as 2-3 single ones.
         This is how ``compose(..., generator="transformer", candidates=N)`` draws its N candidates.
 
@@ -1346,7 +1400,7 @@ class TransformerGenerator:
         intent : MusicalIntent
         seeds : sequence of int
             One cue per seed, in this order.
-        duration, temperature, top_k, top_p, guidance, scale_penalty, orchestration, steer
+        duration, temperature, top_k, top_p, guidance, scale_penalty, orchestration, steer, draws
             As in :meth:`generate`.
         batch_size : int
             Sequences per batch (1-64; memory grows with it: about 8 MB of keys and values per sequence).
@@ -1368,18 +1422,22 @@ class TransformerGenerator:
         seeds = _check_seeds(seeds)
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not 1 <= batch_size <= 64:
             raise InputError(f"batch_size must be an integer from 1 to 64, got {batch_size!r}")
+        check_draws(draws)
         plan = self._plan(intent, duration, orchestration, dict(temperature=temperature, top_k=top_k, top_p=top_p,
                                                                  guidance=guidance, scale_penalty=scale_penalty))
+        row_seeds = [s * draws + j for s in seeds for j in range(draws)] if draws > 1 else seeds
+        rows = []
+        for first in range(0, len(row_seeds), int(batch_size)):
+            chunk = row_seeds[first:first + int(batch_size)]
+            rows += sample_batch(self.model, plan.prompt, seeds=chunk, max_new_tokens=plan.max_new,
+                                 grammars=[RemiGrammar(self.tokenizer) for _ in chunk],
+                                 stops=[self._bar_stop(plan.n_bars) for _ in chunk], **plan.sampling)
         out = []
-        for first in range(0, len(seeds), int(batch_size)):
-            chunk = seeds[first:first + int(batch_size)]
-            rows = sample_batch(self.model, plan.prompt, seeds=chunk, max_new_tokens=plan.max_new,
-                                grammars=[RemiGrammar(self.tokenizer) for _ in chunk],
-                                stops=[self._bar_stop(plan.n_bars) for _ in chunk], **plan.sampling)
-            for ids in rows:
-                score = self.to_score(ids, intent, n_bars=plan.n_bars, meter=plan.meter, orchestration=orchestration,
-                                      steer=steer)
-                out.append((score, ids) if return_tokens else score)
+        for first in range(0, len(rows), draws):
+            drafts = [self.to_score(ids, intent, n_bars=plan.n_bars, meter=plan.meter, orchestration=orchestration,
+                                    steer=steer) for ids in rows[first:first + draws]]
+            best = pick_by_mode(drafts, intent.mode) if draws > 1 else 0
+            out.append((drafts[best], rows[first + best]) if return_tokens else drafts[best])
         return out
 
     def beam_search(self, intent: MusicalIntent, *, duration: float = 20.0, seed: int = 0, beams: int = 4,
