@@ -86,6 +86,31 @@ def test_a_checkpoint_with_more_fine_tuned_layers_runs_on_its_own_frozen_bottom(
         encoder.load_checkpoint(inconsistent)
 
 
+def test_heads_over_several_pooled_layers_round_trip(tmp_path):
+    import torch
+
+    from scoringkit.errors import InputError
+
+    data = train.tiny_dataset(n=24, seed=3)
+    top, report = train.train(data, epochs=1, batch_size=8, progress=False, pool_layers=3)
+    assert top.valence_arousal.in_features == 3 * encoder.HIDDEN and report["settings"]["pool_layers"] == 3
+    path = tmp_path / "pooled.safetensors"
+    encoder.save_checkpoint(top, path, metadata={"n_frozen": encoder.N_FROZEN, **report})
+    loaded, _ = encoder.load_checkpoint(path)
+    assert loaded.pool_layers == 3
+    texts = data.regression_texts[:3]
+    hidden, mask = train._batch(data.cache, texts)
+    with torch.inference_mode():
+        means = loaded._means(hidden, mask)
+        assert len(means) == 3 and torch.equal(loaded.pooled(hidden, mask), means[-1])
+        expected = loaded(hidden, mask)[0].numpy()
+    assert encoder.predict(texts, checkpoint=path)[0] == pytest.approx(expected, abs=1e-4)
+    assert encoder.embed_texts(texts, checkpoint=path).shape == (3, encoder.HIDDEN)
+    for bad in (0, 4, 1.5):  # 2 fine-tuned layers + their input = at most 3
+        with pytest.raises(InputError, match="pool_layers"):
+            train.train(data, epochs=1, progress=False, pool_layers=bad)
+
+
 def test_missing_or_damaged_checkpoint_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="no encoder checkpoint"):
         encoder.load_checkpoint(tmp_path / "missing.safetensors")

@@ -208,25 +208,37 @@ def _modules():
             return x
 
     class EmotionTopModule(nn.Module):
-        """Top layers, mean pooling over real tokens, a valence/arousal head and a category head."""
+        """Top layers, mean pooling over real tokens, a valence/arousal head and a category head.
 
-        def __init__(self, n_top: int, dropout: float):
+        The heads read the means of the last ``pool_layers`` layers' outputs side by side (1 = the
+        top layer only; the input to the top layers counts as one more).
+        """
+
+        def __init__(self, n_top: int, dropout: float, pool_layers: int = 1):
             super().__init__()
             self.layers = nn.ModuleList(BertLayer(dropout=dropout) for _ in range(n_top))
+            self.pool_layers = pool_layers
             self.dropout = nn.Dropout(dropout)
-            self.valence_arousal = nn.Linear(HIDDEN, 2)
-            self.categories = nn.Linear(HIDDEN, len(EMOTION_LABELS))
+            self.valence_arousal = nn.Linear(HIDDEN * pool_layers, 2)
+            self.categories = nn.Linear(HIDDEN * pool_layers, len(EMOTION_LABELS))
+
+        def _means(self, hidden, mask):
+            """Mean over real tokens of the last ``pool_layers`` outputs (oldest first)."""
+            attention_mask = None if bool(mask.all()) else mask
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            count = weights.sum(1).clamp(min=1.0)
+            outputs = [hidden]
+            for layer in self.layers:
+                outputs.append(layer(outputs[-1], attention_mask))
+            return [(h * weights).sum(1) / count for h in outputs[-self.pool_layers:]]
 
         def pooled(self, hidden, mask):
-            attention_mask = None if bool(mask.all()) else mask
-            for layer in self.layers:
-                hidden = layer(hidden, attention_mask)
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+            """The sentence embedding: mean of the top layer's output over real tokens."""
+            return self._means(hidden, mask)[-1]
 
         def forward(self, hidden, mask):
-            pooled = self.dropout(self.pooled(hidden, mask))
-            return self.valence_arousal(pooled), self.categories(pooled)
+            features = self.dropout(torch.cat(self._means(hidden, mask), dim=-1))
+            return self.valence_arousal(features), self.categories(features)
 
     return types.SimpleNamespace(BertLayer=BertLayer, MiniLMBottom=MiniLMBottom, EmotionTopModule=EmotionTopModule)
 
@@ -282,7 +294,8 @@ def bottom_module(weights: dict, n_layers: int = N_FROZEN):
     return bottom
 
 
-def EmotionTop(n_top: int = 6 - N_FROZEN, *, init_from: dict | None = None, n_frozen: int = N_FROZEN, dropout: float = 0.1):
+def EmotionTop(n_top: int = 6 - N_FROZEN, *, init_from: dict | None = None, n_frozen: int = N_FROZEN, dropout: float = 0.1,
+               pool_layers: int = 1):
     """The trainable part: ``n_top`` BERT layers, mean pooling, a valence/arousal head and a 7-way head.
 
     Parameters
@@ -292,6 +305,9 @@ def EmotionTop(n_top: int = 6 - N_FROZEN, *, init_from: dict | None = None, n_fr
     init_from : dict, optional
         BERT weights (``encoder.layer.{i}.…``) to start the layers from, e.g. the third
         element returned by :func:`load_base`.
+    pool_layers : int
+        The heads read the mean-pooled outputs of this many of the last layers, side by side
+        (1 to ``n_top + 1``; the frozen bottom's output counts as the first).
 
     Returns
     -------
@@ -299,7 +315,10 @@ def EmotionTop(n_top: int = 6 - N_FROZEN, *, init_from: dict | None = None, n_fr
         ``module(hidden, mask) -> (valence_arousal [B, 2], logits [B, 7])`` where ``mask``
         is a boolean ``[B, T]`` tensor, True on real tokens.
     """
-    module = _modules().EmotionTopModule(n_top, dropout)
+    if isinstance(pool_layers, bool) or not isinstance(pool_layers, int) or not 1 <= pool_layers <= n_top + 1:
+        raise InputError(f"pool_layers must be an integer from 1 to {n_top + 1} (the top layers and their input), "
+                         f"got {pool_layers!r}")
+    module = _modules().EmotionTopModule(n_top, dropout, pool_layers)
     if init_from:
         missing = module.load_state_dict(_layer_state(init_from, n_frozen, n_top), strict=False).missing_keys
         assert all(k.startswith(("valence_arousal", "categories")) for k in missing), missing
@@ -430,7 +449,11 @@ def load_checkpoint(path=None):
     if n_top < 1 or n_frozen + n_top != N_LAYERS:
         raise ModelError(f"the checkpoint {str(path)!r} holds {n_top} fine-tuned layers over {n_frozen} frozen ones; "
                          f"MiniLM has {N_LAYERS}. Retrain it with `python -m scoringkit.emotion.train`")
-    top = EmotionTop(n_top, n_frozen=n_frozen)
+    pool_layers = state["valence_arousal.weight"].shape[1] // HIDDEN if "valence_arousal.weight" in state else 1
+    if not 1 <= pool_layers <= n_top + 1:
+        raise ModelError(f"the checkpoint {str(path)!r} has heads over {pool_layers} pooled layers but only "
+                         f"{n_top} fine-tuned layers; retrain it with `python -m scoringkit.emotion.train`")
+    top = EmotionTop(n_top, n_frozen=n_frozen, pool_layers=pool_layers)
     try:
         top.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -547,8 +570,8 @@ def predict(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantize: b
 def embed_texts(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantize: bool | None = None):
     """Sentence embeddings: the fine-tuned encoder's mean-pooled 384-d vector of each text (before the heads).
 
-    This is the vector the emotion heads read (frozen bottom, fine-tuned top layers, mean pooling
-    over real tokens); long texts are chunked as in :func:`predict` and their chunk vectors
+    This is the top layer's mean over real tokens (frozen bottom, fine-tuned top layers), which the
+    emotion heads read (beside earlier layers' means when the checkpoint pools several); long texts are chunked as in :func:`predict` and their chunk vectors
     averaged, weighted by length. No dropout (eval mode).
 
     Parameters

@@ -280,7 +280,8 @@ def evaluate(top, data: EmotionData, split: str = "test", *, batch_size: int = 1
 
 def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3,
           seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
-          progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0):
+          progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0,
+          pool_layers: int = 1):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
 
     ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on
@@ -288,7 +289,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     the training rows first, so arousal (whose ratings spread less) counts as much as
     valence. ``n_frozen`` frozen layers (default ``encoder.N_FROZEN``) lie under the
     ``6 - n_frozen`` fine-tuned ones; the layer ``k`` places below the top learns at
-    ``lr * layer_decay**k``.
+    ``lr * layer_decay**k``. The heads read the mean-pooled outputs of the last ``pool_layers``
+    layers side by side (see :func:`~scoringkit.emotion.encoder.EmotionTop`).
 
     ``report`` has ``dev`` and ``test`` metrics of the best epoch, ``history`` (dev
     metrics per epoch), ``epochs``, ``seconds`` and the settings used.
@@ -304,11 +306,14 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     n_frozen = N_FROZEN if n_frozen is None else n_frozen
     if not 0 <= n_frozen < N_LAYERS:
         raise InputError(f"n_frozen must be between 0 and {N_LAYERS - 1}, got {n_frozen}")
+    if isinstance(pool_layers, bool) or not isinstance(pool_layers, int) or not 1 <= pool_layers <= N_LAYERS - n_frozen + 1:
+        raise InputError(f"pool_layers must be an integer from 1 to {N_LAYERS - n_frozen + 1} with n_frozen={n_frozen}, "
+                         f"got {pool_layers!r}")
     prepare(data, progress=progress, n_frozen=n_frozen)
     torch.manual_seed(seed)
     rng = random.Random(seed)
     _, _, top_weights = load_base(n_frozen)
-    top = EmotionTop(N_LAYERS - n_frozen, init_from=top_weights, n_frozen=n_frozen)
+    top = EmotionTop(N_LAYERS - n_frozen, init_from=top_weights, n_frozen=n_frozen, pool_layers=pool_layers)
     regression_rows = _rows(data.regression_split, set(train_splits))
     category_rows = _rows(data.category_split, set(train_splits))
     if not regression_rows or not category_rows:
@@ -374,7 +379,7 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     report = {"dev": history[best_epoch - 1], "test": evaluate(top, data, test_split), "history": history,
               "epochs": epochs, "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
               "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed, "loss": loss,
-                           "n_frozen": n_frozen, "layer_decay": layer_decay}}
+                           "n_frozen": n_frozen, "layer_decay": layer_decay, "pool_layers": pool_layers}}
     return top, report
 
 
@@ -506,6 +511,8 @@ def main(argv=None) -> int:
     parser.add_argument("--n-frozen", type=int, default=N_FROZEN,
                         help="frozen bottom layers (of 6); the checkpoint records it and the encoder backend "
                              "runs that many published layers under the fine-tuned ones")
+    parser.add_argument("--pool-layers", type=int, default=1,
+                        help="the heads read the mean-pooled outputs of this many of the last layers (1 = the top)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation (0 = skip)")
     parser.add_argument("--report", help="write the metrics as JSON here")
@@ -516,7 +523,7 @@ def main(argv=None) -> int:
     data = load_data(args.data)
     prepare(data, cache_file=default_cache_file(data, n_frozen=args.n_frozen), n_frozen=args.n_frozen)
     options = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
-                   layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen)
+                   layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen, pool_layers=args.pool_layers)
     top, report = train(data, seed=args.seed, **options)
     if args.folds:
         report["cross_validation"] = cross_validate(data, folds=args.folds, seed=args.seed, **options)["summary"]

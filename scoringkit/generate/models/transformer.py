@@ -72,6 +72,12 @@ From an intent to a Score (:func:`generate`)
   the last barline, so the cue lasts ``duration`` seconds within one bar.
 * **Meter**: the intent's meter if the model saw that ``TimeSig`` in training, else 4/4
   (EMOPIA is all 4/4).
+* **Drafts** (``draws``, default :data:`DRAWS` = 8): the sampler writes 8 drafts in one batch
+  and the cue is the one whose key estimate sounds most major for a major intent, most minor
+  for a minor one (:func:`pick_by_mode`; the rule the VAE and the GAN use for their latent
+  walks). The music-emotion model is not consulted; that is reranking (``candidates=N``) or
+  the beam search. On the fuse benchmark's 80 cues this took the share heard in the intended
+  quadrant from 53.8 % (one draft) to 71.2 % (model card). ``draws=1`` is plain sampling.
 * **Instruments** (``orchestration``): EMOPIA is solo piano, and the model writes piano
   textures. ``"melody"`` (default) moves the top voice (the highest note of each onset from
   middle C up, made monophonic) to ``intent.instruments["melody"]`` and leaves the rest on
