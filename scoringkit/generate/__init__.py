@@ -56,7 +56,8 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
         reranking; each extra candidate costs one more composition and one music-emotion
         estimate (about 40 ms for a 20 s cue). The Transformer draws its candidates in
         batches of 8 (:meth:`~scoringkit.generate.models.transformer.TransformerGenerator.generate_batch`),
-        which costs far less than N separate calls.
+        which costs far less than N separate calls, one sequence each: without reranking it
+        writes the best of 8 drafts by mode, a choice the reranker makes redundant.
     loop : bool
         Write a loopable cue for games (:func:`scoringkit.generate.transitions.loop_cue`):
         the last bar turns back toward the first (pre-dominant, then V of the opening
@@ -166,8 +167,10 @@ def compose(emotion_or_intent, *, generator: str = "rules", duration: float = 20
 
     seeds = list(range(int(seed), int(seed) + candidates))
     if beam_options is None and generator in LEARNED_GENERATORS and hasattr(learned(), "generate_batch"):
-        # one batched pass for all candidates (the Transformer): the same cues as one call per seed
-        pool = dict(zip(seeds, learned().generate_batch(intent, duration=float(duration), seeds=seeds)))
+        # one batched pass for all candidates (the Transformer): the same cues as one call per seed with
+        # draws=1. The music-emotion model picks among them, which makes the generator's own choice of
+        # a draft by mode redundant; skipping it keeps N candidates at N sequences instead of 8 N.
+        pool = dict(zip(seeds, learned().generate_batch(intent, duration=float(duration), seeds=seeds, draws=1)))
         return rerank(lambda s: finish(pool[s]), intent.emotion, candidates, seed=int(seed)).best
     return rerank(make, intent.emotion, candidates, seed=int(seed)).best
 
