@@ -65,7 +65,7 @@ def test_a_run_on_sentence_longer_than_the_window_is_split():
     assert len(chunks) >= 3 and all(len(ids) <= encoder.MAX_TOKENS for ids, _ in chunks)
 
 
-def test_a_checkpoint_with_more_fine_tuned_layers_runs_on_its_own_frozen_bottom(tmp_path):
+def test_a_checkpoint_runs_on_the_frozen_bottom_it_was_trained_on(tmp_path):
     import torch
 
     data = train.tiny_dataset(n=24, seed=2)
@@ -82,7 +82,7 @@ def test_a_checkpoint_with_more_fine_tuned_layers_runs_on_its_own_frozen_bottom(
 
     inconsistent = tmp_path / "inconsistent.safetensors"
     encoder.save_checkpoint(top, inconsistent, metadata={"n_frozen": encoder.N_FROZEN})
-    with pytest.raises(ModelError, match="3 fine-tuned layers over 4 frozen"):
+    with pytest.raises(ModelError, match=f"3 fine-tuned layers over {encoder.N_FROZEN} frozen"):
         encoder.load_checkpoint(inconsistent)
 
 
@@ -106,7 +106,8 @@ def test_heads_over_several_pooled_layers_round_trip(tmp_path):
         expected = loaded(hidden, mask)[0].numpy()
     assert encoder.predict(texts, checkpoint=path)[0] == pytest.approx(expected, abs=1e-4)
     assert encoder.embed_texts(texts, checkpoint=path).shape == (3, encoder.HIDDEN)
-    for bad in (0, 4, 1.5):  # 2 fine-tuned layers + their input = at most 3
+    most = 6 - encoder.N_FROZEN + 1  # the fine-tuned layers and their input
+    for bad in (0, most + 1, 1.5):
         with pytest.raises(InputError, match="pool_layers"):
             train.train(data, epochs=1, progress=False, pool_layers=bad)
 

@@ -460,7 +460,12 @@ def write_model_card(checkpoint, out=None) -> Path:
         "",
         f"**Training command.** `{meta['command'].strip()}` (seed {meta['settings']['seed']}, "
         f"{meta['epochs']} epochs, best epoch {meta['best_epoch']}, batch size {meta['settings']['batch_size']}, "
-        f"learning rate {meta['settings']['lr']} for the layers and {meta['settings']['head_lr']} for the heads, "
+        + (f"learning rate {meta['settings']['lr']} for the top layer, {meta['settings']['layer_decay']} times that for "
+           "each layer below it, " if meta["settings"].get("layer_decay", 1.0) != 1.0
+           else f"learning rate {meta['settings']['lr']} for the layers, ")
+        + f"{meta['settings']['head_lr']} for the heads, "
+        + (f"heads over the means of the last {meta['settings']['pool_layers']} layers, "
+           if meta["settings"].get("pool_layers", 1) > 1 else "")
         + ("valence/arousal loss: squared errors divided by each target's variance on the training rows; "
            if meta["settings"].get("loss") == "standardized" else "valence/arousal loss: 4 x mean squared error; ")
         + f"{meta['seconds'] / 60:.0f} minutes of training on a 2-core CPU after caching the frozen layers).",
@@ -500,11 +505,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train the encoder emotion backend on EmoBank + GoEmotions.")
     parser.add_argument("--data", help="data folder (default: $SCORINGKIT_DATA or ../shared/data)")
     parser.add_argument("--out", default="text_emotion.safetensors", help="checkpoint to write")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4, help="learning rate of the top fine-tuned layer")
     parser.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the two heads")
-    parser.add_argument("--layer-decay", type=float, default=1.0,
+    parser.add_argument("--layer-decay", type=float, default=0.9,
                         help="each fine-tuned layer below the top learns at this times the rate of the one above")
     parser.add_argument("--loss", choices=("mse", "standardized"), default="standardized",
                         help="valence/arousal loss: 4 x MSE on ratings, or MSE on ratings divided by their std")
