@@ -135,6 +135,14 @@ def test_training_runs_two_steps_on_made_up_pairs(variant, tmp_path):
                        val_windows=2, out=out, progress=False)
     assert r["step"] == 2 and math.isfinite(r["train_loss"]) and math.isfinite(r["val_loss"])
     assert out.is_file()
+    before = out.read_bytes()
+    with pytest.raises(InputError, match="already exists.*--force"):
+        tc.train_pairs(variant=variant, steps=2, batch_size=2, length=64, base=base, data=(corpus, sets, pairs),
+                       val_windows=2, out=out, progress=False)
+    assert out.read_bytes() == before
+    again = tc.train_pairs(variant=variant, steps=1, batch_size=2, length=64, base=base, data=(corpus, sets, pairs),
+                           val_windows=0, out=out, progress=False, overwrite=True)
+    assert again["step"] == 1 and out.read_bytes() != before
     if variant == "text":
         gen = tc.load_text_generator(out)
         cue = gen.generate(pairs["test"]["embeddings"][0], sk.emotion_to_intent(sk.Emotion(0.5, 0.5)), duration=2)

@@ -436,7 +436,7 @@ def _load_data(data_dir, tokenizer, length, seed, per_quadrant, progress):
 def train_pairs(*, variant: str = "text", steps: int = 100, batch_size: int = 8, length: int = 256,
                 lr: float = 3e-4, proj_lr: float = 3e-3, warmup: int = 10, seed: int = 0, init: str = "quadrants",
                 base=None, out=None, data_dir=None, data=None, val_windows: int = 32, eval_every: int = 0,
-                max_minutes=None, progress: bool = True, threads=None) -> dict:
+                max_minutes=None, progress: bool = True, threads=None, overwrite: bool = False) -> dict:
     """Fine-tune the token model (``variant="token"``) or the text variant (``"text"``) on EMOPIA clips.
 
     Both variants see the same windows in the same order (same seed); the token model reads each
@@ -454,7 +454,9 @@ def train_pairs(*, variant: str = "text", steps: int = 100, batch_size: int = 8,
     base : TransformerGenerator, optional
         Model to start from; default the shipped one (:func:`~.transformer.load_generator`).
     out : str or Path, optional
-        Where to write the fine-tuned checkpoint (float32, no optimiser state).
+        Where to write the fine-tuned checkpoint (float32, no optimiser state), atomically.
+    overwrite : bool
+        Replace an existing ``out``; without it an existing file is refused before training starts.
     data : tuple, optional
         ``(corpus, window sets, pairs)`` as built internally (tests pass made-up ones).
     val_windows : int
@@ -478,6 +480,9 @@ def train_pairs(*, variant: str = "text", steps: int = 100, batch_size: int = 8,
 
     if variant not in ("text", "token"):
         raise InputError(f"variant must be 'text' or 'token', got {variant!r}")
+    if out is not None and Path(out).exists() and not overwrite:
+        raise InputError(f"{str(out)!r} already exists; choose another --out, or pass --force "
+                         "(overwrite=True) to replace it")
     if init not in ("quadrants", "mean"):
         raise InputError(f"init must be 'quadrants' or 'mean', got {init!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size), ("length", length)):
@@ -693,6 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--data", default=None, help="data folder (default: $SCORINGKIT_DATA or ../shared/data)")
     p.add_argument("--out", required=True, help="checkpoint to write (do not put it in scoringkit/assets)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -703,7 +709,8 @@ def main(argv=None) -> int:
         r = train_pairs(variant=args.variant, steps=args.steps, batch_size=args.batch_size, length=args.length,
                         lr=args.lr, proj_lr=args.proj_lr, warmup=args.warmup, seed=args.seed, init=args.init,
                         out=args.out, data_dir=args.data, val_windows=args.val_windows, eval_every=args.eval_every,
-                        max_minutes=args.max_minutes, progress=not args.no_progress, threads=args.threads)
+                        max_minutes=args.max_minutes, progress=not args.no_progress, threads=args.threads,
+                        overwrite=args.force)
     except (InputError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
