@@ -136,7 +136,7 @@ def test_training_runs_two_steps_on_made_up_pairs(variant, tmp_path):
     assert r["step"] == 2 and math.isfinite(r["train_loss"]) and math.isfinite(r["val_loss"])
     assert out.is_file()
     before = out.read_bytes()
-    with pytest.raises(InputError, match="already exists.*--force"):
+    with pytest.raises(InputError, match="refusing to overwrite.*--force"):
         tc.train_pairs(variant=variant, steps=2, batch_size=2, length=64, base=base, data=(corpus, sets, pairs),
                        val_windows=2, out=out, progress=False)
     assert out.read_bytes() == before

@@ -408,7 +408,7 @@ def default_checkpoint() -> Path:
 
 
 #: Suffix of the per-row scales of a matrix stored in int8 (see :func:`save_checkpoint`).
-_SCALE = ":scale"
+SCALE_SUFFIX = ":scale"
 
 
 def save_checkpoint(top, path, *, metadata: dict) -> Path:
@@ -430,7 +430,7 @@ def save_checkpoint(top, path, *, metadata: dict) -> Path:
         if value.ndim == 2:
             scale = value.abs().amax(dim=1).clamp(min=1e-12) / 127.0
             tensors[name] = torch.round(value / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-            tensors[name + _SCALE] = scale.contiguous()
+            tensors[name + SCALE_SUFFIX] = scale.contiguous()
         else:
             tensors[name] = value.half().contiguous()
     header = {"scoringkit": json.dumps(metadata)}
@@ -463,8 +463,8 @@ def load_checkpoint(path=None):
         with safe_open(str(path), "pt") as f:
             metadata = json.loads((f.metadata() or {}).get("scoringkit", "{}"))
             stored = {k: f.get_tensor(k) for k in f.keys()}
-        state = {k: v.float() * stored[k + _SCALE].float()[:, None] if k + _SCALE in stored else v.float()
-                 for k, v in stored.items() if not k.endswith(_SCALE)}
+        state = {k: v.float() * stored[k + SCALE_SUFFIX].float()[:, None] if k + SCALE_SUFFIX in stored else v.float()
+                 for k, v in stored.items() if not k.endswith(SCALE_SUFFIX)}
     except Exception as err:  # safetensors raises several types for a damaged file
         raise ModelError(f"cannot read the encoder checkpoint {str(path)!r} ({err}); reinstall scoringkit or retrain") from None
     n_top = 1 + max((int(k.split(".")[1]) for k in state if k.startswith("layers.")), default=-1)

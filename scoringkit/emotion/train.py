@@ -306,14 +306,12 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     n_frozen = N_FROZEN if n_frozen is None else n_frozen
     if not 0 <= n_frozen < N_LAYERS:
         raise InputError(f"n_frozen must be between 0 and {N_LAYERS - 1}, got {n_frozen}")
-    if isinstance(pool_layers, bool) or not isinstance(pool_layers, int) or not 1 <= pool_layers <= N_LAYERS - n_frozen + 1:
-        raise InputError(f"pool_layers must be an integer from 1 to {N_LAYERS - n_frozen + 1} with n_frozen={n_frozen}, "
-                         f"got {pool_layers!r}")
-    prepare(data, progress=progress, n_frozen=n_frozen)
     torch.manual_seed(seed)
     rng = random.Random(seed)
     _, _, top_weights = load_base(n_frozen)
+    # built before the frozen-layer cache, so that bad settings (pool_layers) fail at once
     top = EmotionTop(N_LAYERS - n_frozen, init_from=top_weights, n_frozen=n_frozen, pool_layers=pool_layers)
+    prepare(data, progress=progress, n_frozen=n_frozen)
     regression_rows = _rows(data.regression_split, set(train_splits))
     category_rows = _rows(data.category_split, set(train_splits))
     if not regression_rows or not category_rows:
@@ -429,11 +427,13 @@ def write_model_card(checkpoint, out=None) -> Path:
 
     from safetensors import safe_open
 
+    from .encoder import SCALE_SUFFIX
+
     checkpoint = Path(checkpoint)
     out = Path(out) if out else checkpoint.with_name("MODEL_CARD_" + checkpoint.stem + ".md")
     with safe_open(str(checkpoint), "pt") as f:
         meta = json.loads(f.metadata()["scoringkit"])
-        n_params = sum(f.get_tensor(k).numel() for k in f.keys() if not k.endswith(":scale"))
+        n_params = sum(f.get_tensor(k).numel() for k in f.keys() if not k.endswith(SCALE_SUFFIX))
 
     test, dev = meta["test"], meta["dev"]
     cv = meta.get("cross_validation")

@@ -68,7 +68,7 @@ from ...types import Note, Score, Track, key_name, parse_key
 __all__ = ["RollConfig", "CHANNELS", "score_to_roll", "roll_to_score", "binarize", "clean_roll", "RollCorpus", "RollDataset",
            "load_emopia_rolls", "transpose_rolls", "segment_shifts", "latent_walk", "fit_key",
            "rolls_to_cue", "sustain_pedal", "mode_strengths", "limit_lengths",
-           "keep_to_scale", "SCALE_STEPS", "check_draws", "mode_choice", "join_scores", "roll_key", "roll_statistics",
+           "keep_to_scale", "SCALE_STEPS", "check_draws", "mode_choice", "choose_by_mode", "join_scores", "roll_key", "roll_statistics",
            "density_thresholds",
            "statistics_distance", "n_bars_for",
            "intent_quadrant", "plain_intent", "emotion_accuracy", "quality_comparison", "EVAL_EMOTIONS",
@@ -871,12 +871,26 @@ def mode_choice(passages, mode: str, *, config: RollConfig | None = None, thresh
     >>> mode_choice(p, "major"), mode_choice(p, "minor")
     (1, 0)
     """
+    return choose_by_mode(mode_strengths(passages, config=config, threshold=threshold), mode)
+
+
+def choose_by_mode(strengths, mode: str) -> int:
+    """Index of the largest mode strength for a ``"major"`` intent, of the smallest for a ``"minor"`` one (first on a tie).
+
+    The rule every learned generator uses to pick one of its drafts (:func:`mode_choice` for
+    piano rolls, :func:`~scoringkit.generate.models.transformer.pick_by_mode` for scores).
+
+    Examples
+    --------
+    >>> choose_by_mode([0.1, 0.4, -0.3], "major"), choose_by_mode([0.1, 0.4, -0.3], "minor")
+    (1, 2)
+    """
     import numpy as np
 
     if mode not in ("major", "minor"):
         raise InputError(f"mode must be 'major' or 'minor', got {mode!r}")
-    strength = mode_strengths(passages, config=config, threshold=threshold)
-    return int(np.argmax(strength if mode == "major" else -strength))
+    strengths = np.asarray(strengths, dtype=float)
+    return int(np.argmax(strengths if mode == "major" else -strengths))
 
 
 def join_scores(scores, *, config: RollConfig | None = None) -> Score:

@@ -480,9 +480,10 @@ def train_pairs(*, variant: str = "text", steps: int = 100, batch_size: int = 8,
 
     if variant not in ("text", "token"):
         raise InputError(f"variant must be 'text' or 'token', got {variant!r}")
-    if out is not None and Path(out).exists() and not overwrite:
-        raise InputError(f"{str(out)!r} already exists; choose another --out, or pass --force "
-                         "(overwrite=True) to replace it")
+    if out is not None:
+        from ...io import check_writable
+
+        check_writable([out], overwrite=overwrite)
     if init not in ("quadrants", "mean"):
         raise InputError(f"init must be 'quadrants' or 'mean', got {init!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size), ("length", length)):

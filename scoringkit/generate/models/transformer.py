@@ -115,7 +115,7 @@ from torch.nn import functional as F
 
 from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Note, Score, Track
-from .pianoroll import check_draws, intent_quadrant  # one rule for every learned generator
+from .pianoroll import check_draws, choose_by_mode, intent_quadrant  # one rule for every learned generator
 from .tokenizer import METERS, RemiTokenizer
 
 __all__ = ["TransformerConfig", "MusicTransformer", "KVCache", "RemiGrammar", "filter_logits", "sample_tokens",
@@ -1218,8 +1218,9 @@ def pick_by_mode(drafts, mode: str) -> int:
     The mode strength of each draft (:func:`scoringkit.extract.symbolic_features`: best major
     minus best minor Krumhansl-Kessler correlation of its duration-weighted pitch classes) is
     largest for the most major-sounding draft; a major intent takes the largest, a minor one the
-    smallest, the first on a tie. A draft without pitched notes counts as 0. The same rule as
-    :func:`~scoringkit.generate.models.pianoroll.mode_choice` for piano-roll drafts.
+    smallest, the first on a tie (:func:`~scoringkit.generate.models.pianoroll.choose_by_mode`,
+    as :func:`~scoringkit.generate.models.pianoroll.mode_choice` for piano-roll drafts). A draft
+    without pitched notes counts as 0.
 
     Examples
     --------
@@ -1232,16 +1233,13 @@ def pick_by_mode(drafts, mode: str) -> int:
     """
     from ...extract.symbolic import symbolic_features
 
-    if mode not in ("major", "minor"):
-        raise InputError(f"mode must be 'major' or 'minor', got {mode!r}")
     strengths = []
     for draft in drafts:
         try:
             strengths.append(symbolic_features(draft).mode_strength)
         except InputError:  # no notes at all
             strengths.append(0.0)
-    sign = 1.0 if mode == "major" else -1.0
-    return max(range(len(drafts)), key=lambda i: (sign * strengths[i], -i))
+    return choose_by_mode(strengths, mode)
 
 
 class TransformerGenerator:
