@@ -17,11 +17,13 @@ Run with ``.venv/bin/python benchmarks/bench_generators.py --generators rules tr
 (b) ``--nll``: the Transformer's negative log-likelihood per music token (nats; the header
     is given, not predicted) on EMOPIA's validation and test windows (no augmentation).
 (c) ``--speed``: Transformer sampling speed in tokens per second, with and without the KV
-    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens), and
-    for batches of 4 and 8 sequences (``sample_batch``; tokens of the whole batch), each as a
+    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens), with
+    the cached step's matrix products in PyTorch instead of NumPy's BLAS (the path a GPU takes;
+    runs alternate with the default's), and for batches of 4 and 8 sequences (``sample_batch``; tokens of the whole batch), each as a
     wall-clock and a CPU-time rate (the latter is what the sampler gets from the core it runs
     on, the former less the share other jobs take); then seconds per 20 s cue for
-    ``generate`` one seed at a time, ``generate_batch`` with 8 seeds, and ``beam_search``.
+    ``generate`` one seed at a time (8 drafts chosen by mode, the default, and one draft),
+    ``generate_batch`` with 8 seeds (one draft and 8 drafts each), and ``beam_search``.
     ``uptime`` is printed before and after.
 
 The judge in (a) is scoringkit's own music-emotion model (trained on EMOPIA, about two
@@ -125,6 +127,7 @@ def speed_rows(repeat, checkpoint=None, n_tokens=256, batches=(4, 8)):
     on a machine shared with other jobs the wall-clock rate is lower by the share it is denied.
     A batch's rate counts the tokens of every sequence in it.
     """
+    from scoringkit.generate.models import transformer
     from scoringkit.generate.models.transformer import (RemiGrammar, header_ids, load_generator, sample_batch,
                                                         sample_tokens)
 
@@ -142,13 +145,26 @@ def speed_rows(repeat, checkpoint=None, n_tokens=256, batches=(4, 8)):
         wall.sort(), cpu.sort()
         return tokens / wall[len(wall) // 2], tokens / cpu[len(cpu) // 2]
 
+    def one(use_cache=True):
+        return sample_tokens(gen.model, prompt, max_new_tokens=n_tokens, seed=0, top_p=0.95, use_cache=use_cache,
+                             grammar=RemiGrammar(gen.tokenizer))
+
+    def in_torch():  # the same sampler with its products in PyTorch (what a GPU runs), for comparison
+        transformer._NUMPY_PRODUCTS = False
+        try:
+            return one()
+        finally:
+            transformer._NUMPY_PRODUCTS = True
+
     rows = {}
-    for use_cache in (True, False):
-        def run():
-            return sample_tokens(gen.model, prompt, max_new_tokens=n_tokens, seed=0, top_p=0.95, use_cache=use_cache,
-                                 grammar=RemiGrammar(gen.tokenizer))
-        name = "one sequence, KV cache" if use_cache else "one sequence, without the cache (full recompute)"
-        rows[name] = rates(run, n_tokens, repeat if use_cache else max(1, repeat // 2))
+    # the two one-sequence settings alternate, so a drift of the machine's speed hits both alike
+    timed = {"one sequence, KV cache": [], "one sequence, KV cache, products in PyTorch (MKL) instead": []}
+    for _ in range(repeat):
+        for name, fn in zip(timed, (one, in_torch)):
+            timed[name].append(rates(fn, n_tokens, 1))
+    for name, values in timed.items():
+        rows[name] = tuple(sorted(v[i] for v in values)[len(values) // 2] for i in (0, 1))
+    rows["one sequence, without the cache (full recompute)"] = rates(lambda: one(False), n_tokens, max(1, repeat // 2))
     for size in batches:
         def run():
             return sample_batch(gen.model, prompt, seeds=list(range(size)), max_new_tokens=n_tokens, top_p=0.95,
@@ -158,17 +174,22 @@ def speed_rows(repeat, checkpoint=None, n_tokens=256, batches=(4, 8)):
 
 
 def cue_rows(sk, repeat, duration=20.0, n=8):
-    """Seconds per 20 s Transformer cue: one at a time, in a batch of ``n`` seeds, and by beam search."""
+    """Seconds per 20 s Transformer cue: one at a time, in a batch of ``n`` seeds (one draft or 8 drafts each),
+    and by beam search."""
     from scoringkit.generate.models.transformer import load_generator
 
     gen = load_generator()
     intents = [sk.emotion_to_intent(sk.Emotion(*target(q, 0))) for q in SIGNS]
     rows = {}
     for name, fn, count in (
-            ("`generate`, one seed at a time", lambda i: [gen.generate(i, duration=duration, seed=s) for s in range(n)],
-             n),
-            (f"`generate_batch`, {n} seeds in one batch", lambda i: gen.generate_batch(i, seeds=range(n),
-                                                                                       duration=duration), n),
+            ("`generate`, one seed at a time (8 drafts, the default)",
+             lambda i: [gen.generate(i, duration=duration, seed=s) for s in range(n)], n),
+            ("`generate`, one seed at a time, one draft (`draws=1`)",
+             lambda i: [gen.generate(i, duration=duration, seed=s, draws=1) for s in range(n)], n),
+            (f"`generate_batch`, {n} seeds in one batch, one draft each (what `candidates={n}` uses)",
+             lambda i: gen.generate_batch(i, seeds=range(n), duration=duration, draws=1), n),
+            (f"`generate_batch`, {n} seeds, 8 drafts each (the default)",
+             lambda i: gen.generate_batch(i, seeds=range(n), duration=duration), n),
             ("`beam_search` (4 beams x 2 branches, lm_weight 0.5)", lambda i: gen.beam_search(i, duration=duration),
              1)):
         start = time.perf_counter()

@@ -466,6 +466,33 @@ def test_sample_batch_rows_equal_single_sequences(guidance, capacity, monkeypatc
                                       use_cache=False, **kwargs)
 
 
+def test_decoder_numpy_and_torch_steps_agree():
+    """The CPU step multiplies with NumPy's BLAS; the PyTorch step (GPUs) must compute the same logits,
+    for rows with different windows (the masked path), after rows leave or restart, and through compaction."""
+    from scoringkit.generate.models import transformer as tfm
+
+    model = tiny(context=48)
+    windows = [header_ids(TOK, quadrant=q, key="A minor") + list(range(20, 20 + 3 * q)) for q in (1, 2, 3)]
+    decoders = [tfm._Decoder(model, 3, capacity=50, arrays=arrays) for arrays in (True, False)]
+    assert [d._kv_arrays is not None for d in decoders] == [True, False]
+    lengths = []
+    with torch.inference_mode():
+        logits = [d.load([0, 1, 2], windows) for d in decoders]
+        assert torch.allclose(*logits, atol=1e-5)
+        for step in range(40):
+            if step == 10:  # the first row leaves
+                for d in decoders:
+                    d.reorder([2, 1])
+            if step == 20:  # both rows restart from shorter windows, so the buffer can be compacted
+                logits = [d.load([0, 1], [windows[0], windows[1][-9:]]) for d in decoders]
+                assert torch.allclose(*logits, atol=1e-4)
+            ids = [30 + step % 7, 40 + step % 5] if step >= 10 else [30, 31, 32]
+            logits = [d.step(ids if k == 0 else torch.tensor(ids)) for k, d in enumerate(decoders)]
+            assert torch.allclose(*logits, atol=1e-4), step
+            lengths.append(decoders[0].n)
+    assert min(b - a for a, b in zip(lengths, lengths[1:])) < 0  # the buffer was compacted on the way
+
+
 def test_sample_batch_checks_its_arguments():
     from scoringkit.generate.models.transformer import sample_batch
 

@@ -591,6 +591,12 @@ class _Packed:
     operations: with ``u = h / √2`` (``fc1`` scaled by ``1/√2``),
     ``GELU(h) = h · (1 + erf(h/√2)) / 2 = u · (1 + erf(u)) / √2``, and the last ``1/√2`` goes
     into ``fc2``'s matrix. ``F.gelu`` on one row costs about twice those three operations.
+
+    For a float32 model on the CPU, :attr:`arrays` holds NumPy views of the same matrices (no
+    copy): :meth:`_Decoder.step` multiplies with NumPy's BLAS (OpenBLAS in NumPy's wheels), which
+    on the development machine's AMD CPU took 16-22 µs per one-row product where ``torch.addmm``
+    (MKL) took 22-31 µs (``benchmarks/bench_generators.py --speed`` measures the whole sampler).
+    None elsewhere (a GPU, half precision): the step stays in PyTorch.
     """
 
     def __init__(self, model: "MusicTransformer"):
@@ -607,6 +613,10 @@ class _Packed:
         self.pos = model.pos.weight.detach()
         self.out = self.tok.t().contiguous()
         self.ln_f = (model.ln_f.weight.detach(), model.ln_f.bias.detach(), model.ln_f.eps)
+        self.arrays = None
+        if self.tok.device.type == "cpu" and self.tok.dtype == torch.float32:
+            self.arrays = ([tuple(layer[i].numpy() for i in (3, 4, 5, 6, 10, 11, 12, 13)) for layer in self.layers],
+                           self.tok.numpy(), self.pos.numpy(), self.out.numpy())
 
 
 _PACKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -621,6 +631,10 @@ def _packed(model) -> _Packed:
         _PACKED[model] = hit
     return hit[1]
 
+
+#: False: every :class:`_Decoder` computes in PyTorch even where NumPy's products are available
+#: (the benchmark's comparison row; see :attr:`_Packed.arrays`).
+_NUMPY_PRODUCTS = True
 
 #: Positions of every :class:`_Decoder`'s buffer, overriding its ``capacity`` argument; None: as
 #: asked, at most twice the context (tests set it small to exercise compaction).
@@ -650,10 +664,12 @@ class _Decoder:
     Every row computes exactly what a lone sequence would (up to float rounding of batched products).
     """
 
-    def __init__(self, model: "MusicTransformer", rows: int, *, capacity=None):
+    def __init__(self, model: "MusicTransformer", rows: int, *, capacity=None, arrays=None):
         cfg = model.config
         weight = model.tok.weight
         self.model, self.config, self.w = model, cfg, _packed(model)
+        # NumPy products where the model allows them (see _Packed.arrays); False: PyTorch throughout
+        self.arrays = self.w.arrays is not None and (arrays if arrays is not None else _NUMPY_PRODUCTS)
         self.capacity = int(_DECODER_CAPACITY or capacity or 2 * cfg.context)
         self.device = weight.device
         # keys and values of a layer side by side, so one copy stores a position's pair
@@ -679,6 +695,7 @@ class _Decoder:
         self._k, self._v = list(self.k.unbind(0)), list(self.v.unbind(0))
         self._starts = torch.tensor(self.starts, dtype=torch.long, device=self.device)
         self._uniform = len(set(self.starts)) <= 1
+        self._kv_arrays = [layer.numpy() for layer in self._kv] if self.arrays else None
 
     @property
     def rows(self) -> int:
@@ -738,22 +755,36 @@ class _Decoder:
         self._sync()
 
     def step(self, ids):
-        """Append one id per row (LongTensor ``(rows,)``) and return next-token logits ``(rows, vocab)``.
+        """Append one id per row (a list of ints or a LongTensor ``(rows,)``) and return next-token
+        logits ``(rows, vocab)``.
 
-        The arithmetic of :meth:`MusicTransformer.forward` in eval mode for one new position.
+        The arithmetic of :meth:`MusicTransformer.forward` in eval mode for one new position: with
+        NumPy's BLAS for the matrix products of a float32 model on the CPU (:meth:`_step_arrays`),
+        in PyTorch otherwise (:meth:`_step_tensors`); the two agree to float rounding (tested).
         """
         if self.n >= self.capacity:
             self._compact()
-        w, cfg, n = self.w, self.config, self.n
-        b, d, h = ids.shape[0], cfg.d_model, cfg.n_heads
-        first = min(self.starts)
+        if self._kv_arrays is not None:
+            return self._step_arrays(ids.tolist() if isinstance(ids, torch.Tensor) else list(ids))
+        if not isinstance(ids, torch.Tensor):
+            ids = torch.tensor(ids, dtype=torch.long, device=self.device)
+        return self._step_tensors(ids)
+
+    def _new_position(self, b: int):
+        """Index of this step's position embedding (an int, or one per row) and the attention mask."""
+        n, first, context = self.n, min(self.starts), self.config.context
         # a row about to be rewindowed computes a throw-away position here: keep its index in range
         if self._uniform:
-            x = w.tok[ids] + w.pos[min(n - first, cfg.context - 1)]
-            mask = None
-        else:
-            x = w.tok[ids] + w.pos[(n - self._starts).clamp_(max=cfg.context - 1)]
-            mask = (self._arange[first:n + 1] >= self._starts[:, None]).view(b, 1, 1, -1)
+            return min(n - first, context - 1), None
+        mask = (self._arange[first:n + 1] >= self._starts[:, None]).view(b, 1, 1, -1)
+        return (n - self._starts).clamp_(max=context - 1), mask
+
+    def _step_tensors(self, ids):
+        w, cfg, n = self.w, self.config, self.n
+        b, d, h = ids.shape[0], cfg.d_model, cfg.n_heads
+        position, mask = self._new_position(b)
+        x = w.tok[ids] + w.pos[position]
+        first = min(self.starts)
         shape, span, head = [d], n + 1 - first, d // h
         addmm, layer_norm, erf, attend = torch.addmm, torch.layer_norm, torch.erf, F.scaled_dot_product_attention
         for layer, (g1, c1, e1, wqkv, bqkv, wp, bp, g2, c2, e2, w1, b1, w2, b2) in enumerate(w.layers):
@@ -766,6 +797,38 @@ class _Decoder:
             x = addmm(b2, erf(u).add_(1.0).mul_(u), w2).add_(x)
         self.n = n + 1
         return torch.mm(layer_norm(x, shape, *w.ln_f), w.out)
+
+    def _step_arrays(self, ids: list):
+        """:meth:`_step_tensors` with the products in NumPy; the residual stream ``x`` is one array that
+        a tensor views, so layer norm, attention and ``erf`` stay PyTorch calls without copies."""
+        import numpy as np
+
+        w, cfg, n = self.w, self.config, self.n
+        layers, tok, pos, out = w.arrays
+        b, d, h = len(ids), cfg.d_model, cfg.n_heads
+        position, mask = self._new_position(b)
+        xa = tok[ids] + pos[position if isinstance(position, int) else position.numpy()]
+        x = torch.from_numpy(xa)
+        first = min(self.starts)
+        shape, span, head = [d], n + 1 - first, d // h
+        layer_norm, erf, attend, dot, tensor = torch.layer_norm, torch.erf, F.scaled_dot_product_attention, np.dot, \
+            torch.from_numpy
+        for (g1, c1, e1, _, _, _, _, g2, c2, e2, *_), (wqkv, bqkv, wp, bp, w1, b1, w2, b2), k, v, kv_array in zip(
+                w.layers, layers, self._k, self._v, self._kv_arrays):
+            qkv = dot(layer_norm(x, shape, g1, c1, e1).numpy(), wqkv)
+            qkv += bqkv
+            qkv = qkv.reshape(b, 3, h, head)
+            kv_array[:, :, :, n] = qkv[:, 1:]  # this position's keys and values
+            y = attend(tensor(qkv[:, 0, :, None]), k.narrow(2, first, span), v.narrow(2, first, span), mask)
+            xa += dot(y.view(b, d).numpy(), wp)
+            xa += bp
+            u = dot(layer_norm(x, shape, g2, c2, e2).numpy(), w1)  # pre-activation / √2 (see _Packed)
+            u += b1
+            u_tensor = tensor(u)
+            xa += dot(erf(u_tensor).add_(1.0).mul_(u_tensor).numpy(), w2)
+            xa += b2
+        self.n = n + 1
+        return tensor(dot(layer_norm(x, shape, *w.ln_f).numpy(), out))
 
 
 def _rng(seed, stream: int = 0):
@@ -880,8 +943,7 @@ def _sample_rows(model, prompts, *, seeds, max_new_tokens, temperature, top_k, t
             decoder.reorder(keep + ([n_active + i for i in keep] if guided else []))
             active = [active[i] for i in keep]
             n_active = len(active)
-        ids = torch.tensor(new + (new if guided else []), dtype=torch.long, device=decoder.device)
-        logits = decoder.step(ids)
+        logits = decoder.step(new + (new if guided else []))
         if full:
             rows, windows = [], []
             for i in full:
@@ -911,8 +973,26 @@ def _prepare(model, temperature, top_k, top_p, guidance, logit_bias, threads):
     return logit_bias
 
 
+_BLAS = []  # one threadpoolctl controller, made on first use (its library scan takes about a millisecond)
+
+
+def _blas_threads(n: int):
+    """A context that runs NumPy's BLAS (which :class:`_Decoder` multiplies with) on ``n`` threads."""
+    import contextlib
+
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController())
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            _BLAS.append(None)
+    controller = _BLAS[0]
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=n, user_api="blas")
+
+
 class _Threads:
-    """Run a block with ``n`` CPU threads (None: leave PyTorch's setting) and put the model in eval mode."""
+    """Run a block with ``n`` CPU threads for PyTorch and NumPy's BLAS (None: leave their settings) and put
+    the model in eval mode."""
 
     def __init__(self, model, n):
         self.model, self.n = model, n
@@ -920,12 +1000,17 @@ class _Threads:
     def __enter__(self):
         self.was_training, self.saved = self.model.training, torch.get_num_threads()
         self.model.eval()
+        self.blas = None
         if self.n is not None:
             torch.set_num_threads(max(1, int(self.n)))
+            self.blas = _blas_threads(max(1, int(self.n)))
+            self.blas.__enter__()
 
     def __exit__(self, *exc):
         self.model.train(self.was_training)
         torch.set_num_threads(self.saved)
+        if self.blas is not None:
+            self.blas.__exit__(*exc)
 
 
 @torch.inference_mode()
@@ -968,7 +1053,8 @@ def sample_tokens(model: MusicTransformer, prompt, *, max_new_tokens: int, tempe
     threads : int or None
         CPU threads while sampling (default 1: one token at a time is a chain of small
         matrix-vector products, which extra threads slow down, badly so on a busy machine;
-        measured 4 ms vs 60 ms per token on 2 loaded cores). None keeps PyTorch's setting.
+        measured 4 ms vs 60 ms per token on 2 loaded cores), for PyTorch and for NumPy's BLAS.
+        None keeps their settings.
 
     Returns
     -------
@@ -1620,8 +1706,7 @@ class TransformerGenerator:
                     n_active = len(active)
                 if not active or last:
                     break
-                logits = decoder.step(torch.tensor(drawn + (drawn if guided else []), dtype=torch.long,
-                                                   device=decoder.device))
+                logits = decoder.step(drawn + (drawn if guided else []))
                 if full:
                     rows, wins = [], []
                     for i in full:
