@@ -146,6 +146,15 @@ def test_training_loop_learns_the_tiny_task():
     assert report["best_epoch"] in (1, 2, 3) and len(report["history"]) == 3
 
 
+def test_a_refit_on_train_and_dev_keeps_the_last_epoch():
+    data = train.tiny_dataset(n=84, seed=2)
+    top, report = train.train(data, epochs=3, batch_size=8, progress=False, seed=0, keep_last=True,
+                              train_splits=("train", "dev"))
+    assert report["best_epoch"] == 3 and report["dev"] == report["history"][-1]
+    assert train.evaluate(top, data, "dev") == report["history"][-1]  # the module is the last epoch's
+    assert report["settings"]["train_splits"] == ["train", "dev"] and report["settings"]["keep_last"]
+
+
 def test_training_is_seeded():
     a = train.train(train.tiny_dataset(n=28), epochs=1, batch_size=7, progress=False, seed=3)[1]["dev"]
     b = train.train(train.tiny_dataset(n=28), epochs=1, batch_size=7, progress=False, seed=3)[1]["dev"]

@@ -281,7 +281,7 @@ def evaluate(top, data: EmotionData, split: str = "test", *, batch_size: int = 1
 def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3,
           seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
           progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0,
-          pool_layers: int = 1):
+          pool_layers: int = 1, keep_last: bool = False):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
 
     ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on
@@ -292,7 +292,11 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     ``lr * layer_decay**k``. The heads read the mean-pooled outputs of the last ``pool_layers``
     layers side by side (see :func:`~scoringkit.emotion.encoder.EmotionTop`).
 
-    ``report`` has ``dev`` and ``test`` metrics of the best epoch, ``history`` (dev
+    The epoch with the best sum of dev figures is kept; ``keep_last=True`` keeps the last epoch
+    instead, for a final refit on ``train_splits=("train", "dev")`` once the settings have been
+    chosen on dev (its dev figures are then not held out).
+
+    ``report`` has ``dev`` and ``test`` metrics of the kept epoch, ``history`` (dev
     metrics per epoch), ``epochs``, ``seconds`` and the settings used.
     """
     import torch
@@ -367,7 +371,7 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
             print(f"epoch {epoch + 1}/{epochs} ({time.perf_counter() - started:.0f} s): dev "
                   + ", ".join(f"{k} {v:.4f}" for k, v in dev.items()), file=sys.stderr, flush=True)
         score = sum(v for v in dev.values() if math.isfinite(v))
-        if score > best_score:
+        if score > best_score or (keep_last and epoch + 1 == epochs):
             best_score = score
             best = {k: v.detach().clone() for k, v in top.state_dict().items()}
             best_epoch = epoch + 1
@@ -377,7 +381,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     report = {"dev": history[best_epoch - 1], "test": evaluate(top, data, test_split), "history": history,
               "epochs": epochs, "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
               "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed, "loss": loss,
-                           "n_frozen": n_frozen, "layer_decay": layer_decay, "pool_layers": pool_layers}}
+                           "n_frozen": n_frozen, "layer_decay": layer_decay, "pool_layers": pool_layers,
+                           "train_splits": list(train_splits), "keep_last": keep_last}}
     return top, report
 
 
@@ -437,6 +442,7 @@ def write_model_card(checkpoint, out=None) -> Path:
 
     test, dev = meta["test"], meta["dev"]
     cv = meta.get("cross_validation")
+    refit = bool(meta["settings"].get("keep_last"))
     lines = [
         f"# Model card: scoringkit text-emotion encoder (`{checkpoint.name}`)",
         "",
@@ -450,16 +456,19 @@ def write_model_card(checkpoint, out=None) -> Path:
         "`EMOBANK_SCALE` = 1.25 and clips to [-1, 1]) and probabilities of 7 categories: "
         + ", ".join(meta["labels"]) + ".",
         "",
-        "**Training data.** " + "; ".join(meta["data"]) + ". Official train splits for training, "
-        "dev splits to pick the epoch, test splits only for the figures below. Read from "
-        "`../shared/data` by path; not redistributed.",
+        "**Training data.** " + "; ".join(meta["data"]) + ". "
+        + ("Official train and dev splits for training (a final refit with settings chosen on dev; the last "
+           "epoch is kept, so the dev figures below are not held out), "
+           if refit else "Official train splits for training, dev splits to pick the epoch, ")
+        + "test splits only for the figures below. Read from `../shared/data` by path; not redistributed.",
         "",
         "**Licence.** The weights derive from EmoBank (CC BY-SA 4.0) and GoEmotions (CC BY 4.0), "
         "so they are shared under CC BY-SA 4.0 with attribution to both data sets and to "
         "all-MiniLM-L6-v2 (Apache-2.0).",
         "",
         f"**Training command.** `{meta['command'].strip()}` (seed {meta['settings']['seed']}, "
-        f"{meta['epochs']} epochs, best epoch {meta['best_epoch']}, batch size {meta['settings']['batch_size']}, "
+        f"{meta['epochs']} epochs, " + ("the last kept, " if refit else f"best epoch {meta['best_epoch']}, ")
+        + f"batch size {meta['settings']['batch_size']}, "
         + (f"learning rate {meta['settings']['lr']} for the top layer, {meta['settings']['layer_decay']} times that for "
            "each layer below it, " if meta["settings"].get("layer_decay", 1.0) != 1.0
            else f"learning rate {meta['settings']['lr']} for the layers, ")
@@ -474,7 +483,8 @@ def write_model_card(checkpoint, out=None) -> Path:
         "",
         "| split | EmoBank valence r | EmoBank arousal r | GoEmotions Ekman macro-F1 (single-label rows) |",
         "|---|---:|---:|---:|",
-        f"| dev | {dev['valence_r']:.3f} | {dev['arousal_r']:.3f} | {dev['macro_f1']:.3f} |",
+        f"| dev{' (trained on)' if refit else ''} | {dev['valence_r']:.3f} | {dev['arousal_r']:.3f} | "
+        f"{dev['macro_f1']:.3f} |",
         f"| test | {test['valence_r']:.3f} | {test['arousal_r']:.3f} | {test['macro_f1']:.3f} |",
     ]
     if cv:
@@ -518,6 +528,8 @@ def main(argv=None) -> int:
                              "runs that many published layers under the fine-tuned ones")
     parser.add_argument("--pool-layers", type=int, default=1,
                         help="the heads read the mean-pooled outputs of this many of the last layers (1 = the top)")
+    parser.add_argument("--refit", action="store_true",
+                        help="train on train + dev and keep the last epoch (once the settings are chosen on dev)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation (0 = skip)")
     parser.add_argument("--report", help="write the metrics as JSON here")
@@ -529,7 +541,8 @@ def main(argv=None) -> int:
     prepare(data, cache_file=default_cache_file(data, n_frozen=args.n_frozen), n_frozen=args.n_frozen)
     options = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
                    layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen, pool_layers=args.pool_layers)
-    top, report = train(data, seed=args.seed, **options)
+    top, report = train(data, seed=args.seed, keep_last=args.refit,
+                        train_splits=("train", "dev") if args.refit else ("train",), **options)
     if args.folds:
         report["cross_validation"] = cross_validate(data, folds=args.folds, seed=args.seed, **options)["summary"]
     metadata = {"base": "sentence-transformers/all-MiniLM-L6-v2", "n_frozen": args.n_frozen, "labels": list(EMOTION_LABELS),
