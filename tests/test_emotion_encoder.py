@@ -173,6 +173,8 @@ def test_bad_training_arguments():
         train.train(train.tiny_dataset(n=14), epochs=0, progress=False)
     with pytest.raises(sk.InputError):
         train.cross_validate(train.tiny_dataset(n=14), folds=1)
+    with pytest.raises(sk.InputError, match="arousal_weight"):
+        train.train(train.tiny_dataset(n=14), arousal_weight=0, progress=False)
     with pytest.raises(sk.InputError, match="not found"):
         train.load_emobank("/no/such/folder")
 

@@ -281,13 +281,13 @@ def evaluate(top, data: EmotionData, split: str = "test", *, batch_size: int = 1
 def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3,
           seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
           progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0,
-          pool_layers: int = 1, keep_last: bool = False):
+          pool_layers: int = 1, keep_last: bool = False, arousal_weight: float = 1.0):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
 
     ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on
     the ratings; ``"standardized"`` divides each error by its target's standard deviation on
     the training rows first, so arousal (whose ratings spread less) counts as much as
-    valence. ``n_frozen`` frozen layers (default ``encoder.N_FROZEN``) lie under the
+    valence; ``arousal_weight`` then multiplies the arousal term. ``n_frozen`` frozen layers (default ``encoder.N_FROZEN``) lie under the
     ``6 - n_frozen`` fine-tuned ones; the layer ``k`` places below the top learns at
     ``lr * layer_decay**k``. The heads read the mean-pooled outputs of the last ``pool_layers``
     layers side by side (see :func:`~scoringkit.emotion.encoder.EmotionTop`).
@@ -307,6 +307,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
         raise InputError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
     if loss not in ("mse", "standardized"):
         raise InputError(f"loss must be 'mse' or 'standardized', got {loss!r}")
+    if isinstance(arousal_weight, bool) or not isinstance(arousal_weight, (int, float)) or not arousal_weight > 0:
+        raise InputError(f"arousal_weight must be a positive number, got {arousal_weight!r}")
     n_frozen = N_FROZEN if n_frozen is None else n_frozen
     if not 0 <= n_frozen < N_LAYERS:
         raise InputError(f"n_frozen must be between 0 and {N_LAYERS - 1}, got {n_frozen}")
@@ -329,6 +331,7 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
         error_weights = 1 / spread ** 2
     else:
         error_weights = torch.tensor([4.0, 4.0])
+    error_weights = error_weights * torch.tensor([1.0, float(arousal_weight)])
     head_params = list(top.valence_arousal.parameters()) + list(top.categories.parameters())
     n_top = len(top.layers)
     optimizer = torch.optim.AdamW([{"params": layer.parameters(), "lr": lr * layer_decay ** (n_top - 1 - k)}
@@ -382,7 +385,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
               "epochs": epochs, "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
               "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed, "loss": loss,
                            "n_frozen": n_frozen, "layer_decay": layer_decay, "pool_layers": pool_layers,
-                           "train_splits": list(train_splits), "keep_last": keep_last}}
+                           "train_splits": list(train_splits), "keep_last": keep_last,
+                           "arousal_weight": arousal_weight}}
     return top, report
 
 
@@ -528,6 +532,8 @@ def main(argv=None) -> int:
                              "runs that many published layers under the fine-tuned ones")
     parser.add_argument("--pool-layers", type=int, default=1,
                         help="the heads read the mean-pooled outputs of this many of the last layers (1 = the top)")
+    parser.add_argument("--arousal-weight", type=float, default=1.0,
+                        help="weight of the arousal error against valence's in the loss")
     parser.add_argument("--refit", action="store_true",
                         help="train on train + dev and keep the last epoch (once the settings are chosen on dev)")
     parser.add_argument("--seed", type=int, default=0)
@@ -540,7 +546,8 @@ def main(argv=None) -> int:
     data = load_data(args.data)
     prepare(data, cache_file=default_cache_file(data, n_frozen=args.n_frozen), n_frozen=args.n_frozen)
     options = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
-                   layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen, pool_layers=args.pool_layers)
+                   layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen, pool_layers=args.pool_layers,
+                   arousal_weight=args.arousal_weight)
     top, report = train(data, seed=args.seed, keep_last=args.refit,
                         train_splits=("train", "dev") if args.refit else ("train",), **options)
     if args.folds:
