@@ -113,10 +113,10 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Score
-from .pianoroll import (RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint, _optimizer_tensors,
-                        _progress_bar, _restore_optimizer, _save_checkpoint, check_draws, intent_quadrant,
-                        latent_walk, mode_choice, mode_strengths, n_bars_for, roll_statistics, rolls_to_cue,
-                        statistics_distance)
+from .pianoroll import (LoadedRollModel, RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint,
+                        _optimizer_tensors, _progress_bar, _restore_optimizer, _save_checkpoint, check_draws,
+                        intent_quadrant, latent_walk, mode_choice, mode_strengths, n_bars_for, roll_statistics,
+                        rolls_to_cue, statistics_distance)
 from .vae import TrainResult
 
 __all__ = ["GANConfig", "Expand", "Patch", "RollGenerator", "MultiScaleDiscriminator", "soft_mode_strength",
@@ -714,27 +714,13 @@ def default_checkpoint() -> Path:
     return _asset_checkpoint(DEFAULT_CHECKPOINT)
 
 
-class GANGenerator:
-    """A loaded generator with its checkpoint facts; :meth:`generate` writes a cue."""
-
-    def __init__(self, model: RollGenerator, meta: dict | None = None):
-        self.model = model.eval()
-        self.meta = dict(meta or {})
-        self.config = model.config
-        self.roll_config = model.config.roll_config
-        self.threshold = self.meta.get("threshold", getattr(model, "threshold", 0.5))
-        self.quadrant_thresholds = {int(k): v for k, v in self.meta.get("quadrant_thresholds", {}).items()}
+class GANGenerator(LoadedRollModel):
+    """A loaded generator with its checkpoint facts (see :class:`~.pianoroll.LoadedRollModel`);
+    :meth:`generate` writes a cue."""
 
     def threshold_for(self, quadrant):
         """The generation threshold of a quadrant (:func:`calibrate`), else the critics' 0.5."""
         return self.quadrant_thresholds.get(int(quadrant), self.threshold)
-
-    def __repr__(self) -> str:
-        return f"GANGenerator(z_dim={self.config.z_dim}, {self.model.n_parameters:,} parameters)"
-
-    @property
-    def device(self):
-        return next(self.model.parameters()).device
 
     @torch.no_grad()
     def bars(self, z, quadrant) -> np.ndarray:

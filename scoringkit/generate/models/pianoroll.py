@@ -69,6 +69,7 @@ __all__ = ["RollConfig", "CHANNELS", "score_to_roll", "roll_to_score", "binarize
            "load_emopia_rolls", "transpose_rolls", "segment_shifts", "latent_walk", "fit_key",
            "rolls_to_cue", "sustain_pedal", "mode_strengths", "limit_lengths",
            "keep_to_scale", "SCALE_STEPS", "check_draws", "mode_choice", "choose_by_mode", "join_scores", "roll_key", "roll_statistics",
+           "LoadedRollModel",
            "density_thresholds",
            "statistics_distance", "n_bars_for",
            "intent_quadrant", "plain_intent", "emotion_accuracy", "quality_comparison", "EVAL_EMOTIONS",
@@ -1241,6 +1242,42 @@ def _asset_checkpoint(name: str) -> Path:
     from importlib.resources import files
 
     return Path(str(files("scoringkit.assets") / "models" / name))
+
+
+class LoadedRollModel:
+    """What the VAE's and the GAN's generator objects share: a model in eval mode and its checkpoint facts.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A roll model whose ``config`` has a ``roll_config``.
+    meta : dict, optional
+        The checkpoint's metadata: ``threshold`` (else the model's own, else 0.5) and
+        ``quadrant_thresholds`` (``{"1": ..., ...}``, see each module's ``calibrate``).
+
+    Examples
+    --------
+    >>> from scoringkit.generate.models.gan import GANConfig, RollGenerator, GANGenerator
+    >>> gen = GANGenerator(RollGenerator(GANConfig()), {"threshold": 0.4, "quadrant_thresholds": {"2": 0.6}})
+    >>> gen.threshold, gen.quadrant_thresholds, gen.device.type
+    (0.4, {2: 0.6}, 'cpu')
+    """
+
+    def __init__(self, model, meta: dict | None = None):
+        self.model = model.eval()
+        self.meta = dict(meta or {})
+        self.config = model.config
+        self.roll_config = model.config.roll_config
+        self.threshold = self.meta.get("threshold", getattr(model, "threshold", 0.5))
+        self.quadrant_thresholds = {int(k): v for k, v in self.meta.get("quadrant_thresholds", {}).items()}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(z_dim={self.config.z_dim}, {self.model.n_parameters:,} parameters)"
+
+    @property
+    def device(self):
+        """The device the model's weights are on."""
+        return next(self.model.parameters()).device
 
 
 def _load_roll_model(checkpoint, *, default_path, kind: str, version: int, build, wrap, device, cache: bool,

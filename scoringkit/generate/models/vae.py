@@ -101,9 +101,10 @@ from torch import nn
 
 from ...errors import InputError, ModelError
 from ...types import MusicalIntent, Score
-from .pianoroll import (RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint, _optimizer_tensors,
-                        _progress_bar, _restore_optimizer, _save_checkpoint, intent_quadrant, latent_walk,
-                        binarize, check_draws, mode_choice, n_bars_for, roll_to_score, rolls_to_cue, score_to_roll)
+from .pianoroll import (LoadedRollModel, RollConfig, RollCorpus, RollDataset, _device, _load_checkpoint,
+                        _optimizer_tensors, _progress_bar, _restore_optimizer, _save_checkpoint, intent_quadrant,
+                        latent_walk, binarize, check_draws, mode_choice, n_bars_for, roll_to_score, rolls_to_cue,
+                        score_to_roll)
 
 __all__ = ["VAEConfig", "RollVAE", "vae_loss", "train_vae", "TrainResult", "VAEGenerator", "load_vae", "save_vae",
            "default_checkpoint", "generate", "interpolate", "attribute_vector", "calibrate", "evaluate",
@@ -583,7 +584,7 @@ def default_checkpoint() -> Path:
     return _asset_checkpoint(DEFAULT_CHECKPOINT)
 
 
-class VAEGenerator:
+class VAEGenerator(LoadedRollModel):
     """A loaded VAE with its checkpoint facts: :meth:`generate`, :meth:`interpolate`, :meth:`shift`.
 
     Parameters
@@ -593,14 +594,6 @@ class VAEGenerator:
         The checkpoint's metadata (``threshold``, ``metrics``, ...).
     """
 
-    def __init__(self, model: RollVAE, meta: dict | None = None):
-        self.model = model.eval()
-        self.meta = dict(meta or {})
-        self.config = model.config
-        self.roll_config = model.config.roll_config
-        self.threshold = self.meta.get("threshold", getattr(model, "threshold", 0.5))
-        self.quadrant_thresholds = {int(k): v for k, v in self.meta.get("quadrant_thresholds", {}).items()}
-
     def threshold_for(self, quadrant, weight_b: float = 0.0, quadrant_b=None):
         """The generation threshold of a quadrant (blended toward ``quadrant_b`` by ``weight_b``)."""
         a = np.broadcast_to(np.asarray(self.quadrant_thresholds.get(quadrant, self.threshold), float), (2,))
@@ -608,13 +601,6 @@ class VAEGenerator:
             return a.tolist()
         b = np.broadcast_to(np.asarray(self.quadrant_thresholds.get(quadrant_b, self.threshold), float), (2,))
         return ((1 - weight_b) * a + weight_b * b).tolist()
-
-    def __repr__(self) -> str:
-        return f"VAEGenerator(z_dim={self.config.z_dim}, {self.model.n_parameters:,} parameters)"
-
-    @property
-    def device(self):
-        return next(self.model.parameters()).device
 
     @torch.no_grad()
     def decode(self, z, quadrant) -> np.ndarray:
