@@ -175,6 +175,22 @@ def test_bad_training_arguments():
         train.cross_validate(train.tiny_dataset(n=14), folds=1)
     with pytest.raises(sk.InputError, match="arousal_weight"):
         train.train(train.tiny_dataset(n=14), arousal_weight=0, progress=False)
+    with pytest.raises(sk.InputError, match="correlation_weight"):
+        train.train(train.tiny_dataset(n=14), correlation_weight=-1, progress=False)
+
+
+def test_the_batch_correlation_term_is_pearson_r():
+    import numpy as np
+
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(40, 2))
+    b = a * [2.0, -1.0] + rng.normal(scale=0.7, size=(40, 2))
+    r = train._batch_correlation(torch.tensor(a), torch.tensor(b)).numpy()
+    assert np.allclose(r, [np.corrcoef(a[:, k], b[:, k])[0, 1] for k in (0, 1)])
+    _, report = train.train(train.tiny_dataset(n=42, seed=1), epochs=1, batch_size=7, progress=False,
+                            correlation_weight=1.0)
+    assert report["settings"]["correlation_weight"] == 1.0
     with pytest.raises(sk.InputError, match="not found"):
         train.load_emobank("/no/such/folder")
 
