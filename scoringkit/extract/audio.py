@@ -376,13 +376,9 @@ def _single_threaded_blas():
     """The products here are small: BLAS threads only add start-up and contention costs
     (a 29 x 1025 by 1025 x 141 product took 40 ms threaded on a busy 2-core machine, 0.2 ms
     on one thread). The FFT still uses every core through ``scipy.fft``'s workers."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        from contextlib import nullcontext
+    from .._blas import blas_threads
 
-        return nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return blas_threads(1)
 
 
 def _check_length(n_analysis, n_source, analysis_sr, name):

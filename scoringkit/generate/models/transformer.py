@@ -973,23 +973,6 @@ def _prepare(model, temperature, top_k, top_p, guidance, logit_bias, threads):
     return logit_bias
 
 
-_BLAS = []  # one threadpoolctl controller, made on first use (its library scan takes about a millisecond)
-
-
-def _blas_threads(n: int):
-    """A context that runs NumPy's BLAS (which :class:`_Decoder` multiplies with) on ``n`` threads."""
-    import contextlib
-
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS.append(ThreadpoolController())
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            _BLAS.append(None)
-    controller = _BLAS[0]
-    return contextlib.nullcontext() if controller is None else controller.limit(limits=n, user_api="blas")
-
-
 class _Threads:
     """Run a block with ``n`` CPU threads for PyTorch and NumPy's BLAS (None: leave their settings) and put
     the model in eval mode."""
@@ -1003,7 +986,9 @@ class _Threads:
         self.blas = None
         if self.n is not None:
             torch.set_num_threads(max(1, int(self.n)))
-            self.blas = _blas_threads(max(1, int(self.n)))
+            from ..._blas import blas_threads
+
+            self.blas = blas_threads(max(1, int(self.n)))
             self.blas.__enter__()
 
     def __exit__(self, *exc):
