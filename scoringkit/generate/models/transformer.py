@@ -664,12 +664,12 @@ class _Decoder:
     Every row computes exactly what a lone sequence would (up to float rounding of batched products).
     """
 
-    def __init__(self, model: "MusicTransformer", rows: int, *, capacity=None, arrays=None):
+    def __init__(self, model: "MusicTransformer", rows: int, *, capacity=None):
         cfg = model.config
         weight = model.tok.weight
         self.model, self.config, self.w = model, cfg, _packed(model)
-        # NumPy products where the model allows them (see _Packed.arrays); False: PyTorch throughout
-        self.arrays = self.w.arrays is not None and (arrays if arrays is not None else _NUMPY_PRODUCTS)
+        # NumPy products where the model allows them (see _Packed.arrays and _NUMPY_PRODUCTS)
+        self.arrays = self.w.arrays is not None and _NUMPY_PRODUCTS
         self.capacity = int(_DECODER_CAPACITY or capacity or 2 * cfg.context)
         self.device = weight.device
         # keys and values of a layer side by side, so one copy stores a position's pair
