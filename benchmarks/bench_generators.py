@@ -17,12 +17,12 @@ Run with ``.venv/bin/python benchmarks/bench_generators.py --generators rules tr
 (b) ``--nll``: the Transformer's negative log-likelihood per music token (nats; the header
     is given, not predicted) on EMOPIA's validation and test windows (no augmentation).
 (c) ``--speed``: Transformer sampling speed in tokens per second, with and without the KV
-    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens), with
-    the cached step's matrix products in PyTorch instead of NumPy's BLAS (the path a GPU takes;
-    runs alternate with the default's), and for batches of 4 and 8 sequences (``sample_batch``; tokens of the whole batch), each as a
-    wall-clock and a CPU-time rate (the latter is what the sampler gets from the core it runs
-    on, the former less the share other jobs take); then seconds per 20 s cue for
-    ``generate`` one seed at a time (8 drafts chosen by mode, the default, and one draft),
+    cache (the same tokens come out of both; median of ``--repeat`` runs of 256 tokens), with the
+    cached step's matrix products in PyTorch instead of NumPy's BLAS (the path a GPU takes; runs
+    alternate with the default's), and for batches of 4 and 8 sequences (``sample_batch``; tokens of
+    the whole batch), each as a wall-clock and a CPU-time rate (the latter is what the sampler gets
+    from the core it runs on, the former less the share other jobs take); then seconds per 20 s cue
+    for ``generate`` one seed at a time (8 drafts chosen by mode, the default, and one draft),
     ``generate_batch`` with 8 seeds (one draft and 8 drafts each), and ``beam_search``.
     ``uptime`` is printed before and after.
 

@@ -596,8 +596,9 @@ def embed_texts(texts, *, checkpoint=None, batch_size: int = BATCH_SIZE, quantiz
     """Sentence embeddings: the fine-tuned encoder's mean-pooled 384-d vector of each text (before the heads).
 
     This is the top layer's mean over real tokens (frozen bottom, fine-tuned top layers), which the
-    emotion heads read (beside earlier layers' means when the checkpoint pools several); long texts are chunked as in :func:`predict` and their chunk vectors
-    averaged, weighted by length. No dropout (eval mode).
+    emotion heads read (beside earlier layers' means when the checkpoint pools several); long texts
+    are chunked as in :func:`predict` and their chunk vectors averaged, weighted by length. No
+    dropout (eval mode).
 
     Parameters
     ----------

@@ -292,15 +292,16 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
           correlation_weight: float = 0.0):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
 
-    ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on
-    the ratings; ``"standardized"`` divides each error by its target's standard deviation on
-    the training rows first, so arousal (whose ratings spread less) counts as much as
-    valence; ``arousal_weight`` then multiplies the arousal term. ``correlation_weight`` adds that
-    times ``(1 - r)`` per dimension, ``r`` the batch's Pearson correlation between predictions and
-    ratings (the figure the benchmark reports; the squared errors keep the scale). ``n_frozen`` frozen layers (default ``encoder.N_FROZEN``) lie under the
-    ``6 - n_frozen`` fine-tuned ones; the layer ``k`` places below the top learns at
-    ``lr * layer_decay**k``. The heads read the mean-pooled outputs of the last ``pool_layers``
-    layers side by side (see :func:`~scoringkit.emotion.encoder.EmotionTop`).
+    ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on the
+    ratings; ``"standardized"`` divides each error by its target's standard deviation on the
+    training rows first, so arousal (whose ratings spread less) counts as much as valence;
+    ``arousal_weight`` then multiplies the arousal term. ``correlation_weight`` adds that times
+    ``(1 - r)`` per dimension, ``r`` the batch's Pearson correlation between predictions and ratings
+    (the figure the benchmark reports; the squared errors keep the scale). ``n_frozen`` frozen layers
+    (default ``encoder.N_FROZEN``) lie under the ``6 - n_frozen`` fine-tuned ones; the layer ``k``
+    places below the top learns at ``lr * layer_decay**k``. The heads read the mean-pooled outputs
+    of the last ``pool_layers`` layers side by side (see
+    :func:`~scoringkit.emotion.encoder.EmotionTop`).
 
     The epoch with the best sum of dev figures is kept; ``keep_last=True`` keeps the last epoch
     instead, for a final refit on ``train_splits=("train", "dev")`` once the settings have been

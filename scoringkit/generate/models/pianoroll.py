@@ -876,7 +876,8 @@ def mode_choice(passages, mode: str, *, config: RollConfig | None = None, thresh
 
 
 def choose_by_mode(strengths, mode: str) -> int:
-    """Index of the largest mode strength for a ``"major"`` intent, of the smallest for a ``"minor"`` one (first on a tie).
+    """Index of the largest mode strength for a ``"major"`` intent, of the smallest for a ``"minor"``
+    one (the first on a tie).
 
     The rule every learned generator uses to pick one of its drafts (:func:`mode_choice` for
     piano rolls, :func:`~scoringkit.generate.models.transformer.pick_by_mode` for scores).
