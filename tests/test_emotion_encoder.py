@@ -116,6 +116,17 @@ def test_heads_over_several_pooled_layers_round_trip(tmp_path):
     encoder.save_checkpoint(top, path, metadata={"n_frozen": encoder.N_FROZEN, **report})
     loaded, _ = encoder.load_checkpoint(path)
     assert loaded.pool_layers == 3
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path))  # heads as wide as 7 pooled layers: more than 4 layers and their input
+    tensors["valence_arousal.weight"] = tensors["valence_arousal.weight"].repeat(1, 3)[:, :7 * encoder.HIDDEN].contiguous()
+    too_wide = tmp_path / "too_wide.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        save_file(tensors, str(too_wide), metadata=f.metadata())
+    with pytest.raises(ModelError, match="7 pooled layers"):
+        encoder.load_checkpoint(too_wide)
     texts = data.regression_texts[:3]
     hidden, mask = train._batch(data.cache, texts)
     with torch.inference_mode():

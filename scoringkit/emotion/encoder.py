@@ -473,10 +473,11 @@ def load_checkpoint(path=None):
         raise ModelError(f"the checkpoint {str(path)!r} holds {n_top} fine-tuned layers over {n_frozen} frozen ones; "
                          f"MiniLM has {N_LAYERS}. Retrain it with `python -m scoringkit.emotion.train`")
     pool_layers = state["valence_arousal.weight"].shape[1] // HIDDEN if "valence_arousal.weight" in state else 1
-    if not 1 <= pool_layers <= n_top + 1:
-        raise ModelError(f"the checkpoint {str(path)!r} has heads over {pool_layers} pooled layers but only "
-                         f"{n_top} fine-tuned layers; retrain it with `python -m scoringkit.emotion.train`")
-    top = EmotionTop(n_top, n_frozen=n_frozen, pool_layers=pool_layers)
+    try:  # EmotionTop checks the pooled-layer count against the fine-tuned layers
+        top = EmotionTop(n_top, n_frozen=n_frozen, pool_layers=pool_layers)
+    except InputError as err:
+        raise ModelError(f"the checkpoint {str(path)!r} has heads over {pool_layers} pooled layers ({err}); "
+                         "retrain it with `python -m scoringkit.emotion.train`") from None
     try:
         top.load_state_dict(state, strict=True)
     except RuntimeError as err:
