@@ -188,6 +188,10 @@ def test_bad_training_arguments():
         train.train(train.tiny_dataset(n=14), arousal_weight=0, progress=False)
     with pytest.raises(sk.InputError, match="correlation_weight"):
         train.train(train.tiny_dataset(n=14), correlation_weight=-1, progress=False)
+    with pytest.raises(sk.InputError, match="category_weight must be a number > 0"):
+        train.train(train.tiny_dataset(n=14), category_weight=0.0, progress=False)
+    with pytest.raises(sk.InputError, match="arousal_weight"):
+        train.train(train.tiny_dataset(n=14), arousal_weight=True, progress=False)
 
 
 def test_the_batch_correlation_term_is_pearson_r():
@@ -204,6 +208,15 @@ def test_the_batch_correlation_term_is_pearson_r():
     assert report["settings"]["correlation_weight"] == 1.0
     with pytest.raises(sk.InputError, match="not found"):
         train.load_emobank("/no/such/folder")
+
+
+def test_category_weight_scales_the_category_loss():
+    pytest.importorskip("torch")
+    data = train.tiny_dataset(n=28)
+    light = train.train(data, epochs=1, batch_size=7, progress=False, seed=3, category_weight=0.3)[1]
+    plain = train.train(data, epochs=1, batch_size=7, progress=False, seed=3)[1]
+    assert light["settings"]["category_weight"] == 0.3 and plain["settings"]["category_weight"] == 1.0
+    assert light["dev"] != plain["dev"]  # same seed and batches: only the loss differs
 
 
 def _data_or_skip():

@@ -285,11 +285,18 @@ def _batch_correlation(prediction, target):
     return (p * t).sum(0) / ((p.square().sum(0) * t.square().sum(0)).sqrt() + 1e-8)
 
 
+def _check_weight(name: str, value, *, zero_allowed: bool = False) -> None:
+    """Raise :class:`InputError` unless ``value`` is a real number > 0 (or >= 0 with ``zero_allowed``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            value >= 0 if zero_allowed else value > 0):
+        raise InputError(f"{name} must be a number {'>= 0' if zero_allowed else '> 0'}, got {value!r}")
+
+
 def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3,
           seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
           progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0,
           pool_layers: int = 1, keep_last: bool = False, arousal_weight: float = 1.0,
-          correlation_weight: float = 0.0):
+          correlation_weight: float = 0.0, category_weight: float = 1.0):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
 
     ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on the
@@ -297,7 +304,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     training rows first, so arousal (whose ratings spread less) counts as much as valence;
     ``arousal_weight`` then multiplies the arousal term. ``correlation_weight`` adds that times
     ``(1 - r)`` per dimension, ``r`` the batch's Pearson correlation between predictions and ratings
-    (the figure the benchmark reports; the squared errors keep the scale). ``n_frozen`` frozen layers
+    (the figure the benchmark reports; the squared errors keep the scale). ``category_weight``
+    multiplies the categories' cross-entropy against the valence/arousal terms. ``n_frozen`` frozen layers
     (default ``encoder.N_FROZEN``) lie under the ``6 - n_frozen`` fine-tuned ones; the layer ``k``
     places below the top learns at ``lr * layer_decay**k``. The heads read the mean-pooled outputs
     of the last ``pool_layers`` layers side by side (see
@@ -318,11 +326,9 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
         raise InputError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
     if loss not in ("mse", "standardized"):
         raise InputError(f"loss must be 'mse' or 'standardized', got {loss!r}")
-    if isinstance(arousal_weight, bool) or not isinstance(arousal_weight, (int, float)) or not arousal_weight > 0:
-        raise InputError(f"arousal_weight must be a positive number, got {arousal_weight!r}")
-    if isinstance(correlation_weight, bool) or not isinstance(correlation_weight, (int, float)) \
-            or not correlation_weight >= 0:
-        raise InputError(f"correlation_weight must be a number >= 0, got {correlation_weight!r}")
+    _check_weight("arousal_weight", arousal_weight)
+    _check_weight("category_weight", category_weight)
+    _check_weight("correlation_weight", correlation_weight, zero_allowed=True)
     n_frozen = N_FROZEN if n_frozen is None else n_frozen
     if not 0 <= n_frozen < N_LAYERS:
         raise InputError(f"n_frozen must be between 0 and {N_LAYERS - 1}, got {n_frozen}")
@@ -373,8 +379,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
             target = torch.tensor([[data.valence[i], data.arousal[i]] for i in r_rows], dtype=torch.float32)
             _, logits = top(*_batch(data.cache, [data.category_texts[i] for i in c_rows]))
             labels = torch.tensor([data.categories[i] for i in c_rows])
-            loss_value = ((va - target) ** 2 * error_weights).mean() + torch.nn.functional.cross_entropy(
-                logits, labels, weight=class_weights)
+            loss_value = ((va - target) ** 2 * error_weights).mean() + category_weight * \
+                torch.nn.functional.cross_entropy(logits, labels, weight=class_weights)
             if correlation_weight and len(r_rows) > 2:
                 loss_value = loss_value + correlation_weight * (1 - _batch_correlation(va, target)).sum()
             optimizer.zero_grad()
@@ -402,7 +408,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
               "settings": {"batch_size": batch_size, "lr": lr, "head_lr": head_lr, "seed": seed, "loss": loss,
                            "n_frozen": n_frozen, "layer_decay": layer_decay, "pool_layers": pool_layers,
                            "train_splits": list(train_splits), "keep_last": keep_last,
-                           "arousal_weight": arousal_weight, "correlation_weight": correlation_weight}}
+                           "arousal_weight": arousal_weight, "correlation_weight": correlation_weight,
+                           "category_weight": category_weight}}
     return top, report
 
 
@@ -552,6 +559,8 @@ def main(argv=None) -> int:
                         help="weight of the arousal error against valence's in the loss")
     parser.add_argument("--correlation-weight", type=float, default=0.0,
                         help="add this times (1 - batch Pearson r) per dimension to the valence/arousal loss")
+    parser.add_argument("--category-weight", type=float, default=1.0,
+                        help="weight of the categories' cross-entropy against the valence/arousal loss")
     parser.add_argument("--refit", action="store_true",
                         help="train on train + dev and keep the last epoch (once the settings are chosen on dev)")
     parser.add_argument("--seed", type=int, default=0)
@@ -565,7 +574,8 @@ def main(argv=None) -> int:
     prepare(data, cache_file=default_cache_file(data, n_frozen=args.n_frozen), n_frozen=args.n_frozen)
     options = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
                    layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen, pool_layers=args.pool_layers,
-                   arousal_weight=args.arousal_weight, correlation_weight=args.correlation_weight)
+                   arousal_weight=args.arousal_weight, correlation_weight=args.correlation_weight,
+                   category_weight=args.category_weight)
     top, report = train(data, seed=args.seed, keep_last=args.refit,
                         train_splits=("train", "dev") if args.refit else ("train",), **options)
     if args.folds:
