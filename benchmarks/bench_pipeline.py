@@ -4,11 +4,13 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_pipeline.py``). 
 Markdown table for the README. Each figure is the median of ``--repeat`` runs.
 
 * import: ``import scoringkit`` timed inside a fresh process (and with the first use of
-  ``score_story``, which loads the lexicons and the composer).
-* score_story: segmentation + lexicon emotion + mapping + rule composition.
+  ``score_story``, which loads the emotion backend and the composer), for both offline backends.
+* score_story: segmentation + emotion (lexicon, and the default encoder) + mapping + rule composition.
 * render: tinysoundfont synthesis of the whole soundtrack at 44.1 kHz (numpy synth also shown).
 * write: WAV + MIDI + MusicXML + cue sheets (MusicXML via music21 dominates).
 * cold CLI: ``scoringkit score`` in a fresh process, imports included.
+
+The "all five files" and cold-CLI rows use ``score_story``'s default backend (the encoder).
 """
 
 from __future__ import annotations
@@ -44,14 +46,20 @@ def main():
 
     import scoringkit as sk
     from scoringkit.assets import example_story, example_story_path
+    from scoringkit.emotion import DEFAULT_BACKEND
     from scoringkit.synth import available_synths
 
     import_s = timed_in_fresh_process("import scoringkit", args.repeat)
-    first_use_s = timed_in_fresh_process("import scoringkit as sk; sk.score_story('A calm sea.')", args.repeat)
+    backends = ("lexicon", DEFAULT_BACKEND)
+    first_use_s = {backend: timed_in_fresh_process(
+        f"import scoringkit as sk; sk.score_story('A calm sea.', backend={backend!r})", args.repeat)
+        for backend in backends}
 
     story = example_story()
-    sk.score_story(story)  # warm caches (lexicons, imports)
-    score_s = median_time(lambda: sk.score_story(story), args.repeat)
+    score_s = {}
+    for backend in backends:
+        sk.score_story(story, backend=backend)  # warm caches (lexicons or model, imports)
+        score_s[backend] = median_time(lambda: sk.score_story(story, backend=backend), args.repeat)
     soundtrack = sk.score_story(story)
     audio_s = soundtrack.duration
     render_s = {name: median_time(lambda: sk.render(soundtrack.score, synth=name), max(1, args.repeat // 2))
@@ -74,12 +82,17 @@ def main():
     print("| measure | time (s) | real-time factor |")
     print("|---|---:|---:|")
     print(f"| `import scoringkit` (fresh process) | {import_s:.4f} | |")
-    print(f"| import + first `score_story` call (fresh process: loads the lexicons and the composer) | {first_use_s:.2f} | |")
-    print(f"| `score_story` (lexicon + rules) | {score_s:.3f} | {audio_s / score_s:.0f}× |")
+    for backend in backends:
+        print(f"| import + first `score_story` call, {backend} backend (fresh process: loads the backend and the "
+              f"composer) | {first_use_s[backend]:.2f} | |")
+    for backend in backends:
+        print(f"| `score_story` ({backend} + rules) | {score_s[backend]:.3f} | {audio_s / score_s[backend]:.0f}× |")
     for name, seconds in render_s.items():
         print(f"| `render` with {name}, 44.1 kHz | {seconds:.2f} | {audio_s / seconds:.0f}× |")
-    e2e = score_s + render_s[auto]
-    print(f"| **story → audio** (`score_story` + `render`, {auto}) | {e2e:.2f} | **{audio_s / e2e:.0f}×** |")
+    for backend in backends:
+        e2e = score_s[backend] + render_s[auto]
+        print(f"| **story → audio** (`score_story` with {backend} + `render`, {auto}) | {e2e:.2f} "
+              f"| **{audio_s / e2e:.0f}×** |")
     print(f"| story → all five files (`score_story` + `.write`: WAV, MIDI, MusicXML, CSV, JSON) | {full_s:.2f} | {audio_s / full_s:.0f}× |")
     print(f"| `scoringkit score` command, cold process | {cold_s:.2f} | {audio_s / cold_s:.0f}× |")
 

@@ -10,6 +10,11 @@ Run: ``.venv/bin/python benchmarks/bench_text_emotion.py`` (needs the training d
 * First call: ``analyze_text(..., backend="encoder")`` in a fresh process, model load included
   (median of 3 processes).
 
+* Quadrants: four-quadrant accuracy of each offline backend on the held-out sentences with an
+  EMOPIA quadrant (``text_conditioned.text_pairs``, test split: EmoBank by the signs of its
+  ratings, GoEmotions joy/anger/disgust/fear/sadness by category), the choice the music
+  generators make from a text. ``--quadrants-only`` prints just this table.
+
 The row ``encoder (int8)`` is the same model with ``quantize=True`` (int8 dynamic quantisation
 of the frozen layers). Timings need an otherwise idle machine: other jobs on the same cores
 can cut throughput several-fold, so the script prints how many cores other processes kept
@@ -55,8 +60,38 @@ class OtherLoad:
         return "n/a" if cores is None else f"{cores:.2f} cores"
 
 
+def quadrant_table():
+    """Four-quadrant accuracy of the lexicon and encoder backends on labelled held-out sentences."""
+    import numpy as np
+
+    import scoringkit as sk
+    from scoringkit.generate.models.text_conditioned import text_pairs
+
+    test = text_pairs()["test"]
+    texts, truth, source = list(test["texts"]), np.asarray(test["quadrants"]), np.asarray(test["source"])
+    counts = ", ".join(f"Q{q} {int((truth == q).sum())}" for q in (1, 2, 3, 4))
+    print(f"\nHeld-out sentences with a quadrant: {len(truth)} ({counts}; EmoBank {int((source == 'emobank').sum())}, "
+          f"GoEmotions {int((source == 'goemotions').sum())})\n")
+    print("| backend | 4-quadrant accuracy | EmoBank rows | GoEmotions rows | Q1 | Q2 | Q3 | Q4 | mean of Q1-Q4 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for backend in ("lexicon", "encoder"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a few Reddit rows look non-English to the heuristic
+            guess = np.array([e.quadrant for e in sk.analyze_text(texts, backend=backend)])
+        per = [float(np.mean(guess[truth == q] == q)) for q in (1, 2, 3, 4)]
+        print(f"| {backend} | {np.mean(guess == truth):.3f} | {np.mean((guess == truth)[source == 'emobank']):.3f} | "
+              f"{np.mean((guess == truth)[source == 'goemotions']):.3f} | " + " | ".join(f"{p:.2f}" for p in per)
+              + f" | {np.mean(per):.3f} |")
+
+
 def main():
     import numpy as np
+
+    if "--quadrants-only" in sys.argv[1:]:
+        quadrant_table()
+        return
     from sklearn.metrics import f1_score
 
     import scoringkit as sk
@@ -95,6 +130,7 @@ def main():
     load = OtherLoad()
     runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
             for _ in range(3)]
+    quadrant_table()
     print(f"\nFirst call of the encoder backend in a fresh process (import + model load + one sentence), "
           f"median of 3: {statistics.median(runs):.2f} s (other processes' load: {load})")
 

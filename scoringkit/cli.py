@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .emotion import DEFAULT_BACKEND
 from .errors import ScoringKitError
 from .mapping import REFERENCE_WEIGHT
 
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("story", help="a UTF-8 text file: paragraphs separated by blank lines, *** for scene breaks")
     score.add_argument("-o", "--out", required=True, help="output folder (created if missing)")
     score.add_argument("--force", action="store_true", help="replace existing output files")
-    score.add_argument("--backend", default="lexicon", help="emotion backend (default: lexicon)")
+    score.add_argument("--backend", default=DEFAULT_BACKEND,
+                       help=f"emotion backend: encoder, lexicon or hf:<model> (default: {DEFAULT_BACKEND})")
     score.add_argument("--generator", default="rules", help="music generator (default: rules)")
     score.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     score.add_argument("--wpm", type=float, default=160.0, help="reading speed that sets cue lengths (default: 160)")
@@ -65,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     emotion = sub.add_parser("emotion", help="print the emotion of a text")
     emotion.add_argument("text", help="the text to analyse (quote it)")
-    emotion.add_argument("--backend", default="lexicon", help="emotion backend (default: lexicon)")
+    emotion.add_argument("--backend", default=DEFAULT_BACKEND,
+                       help=f"emotion backend: encoder, lexicon or hf:<model> (default: {DEFAULT_BACKEND})")
     emotion.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     compose = sub.add_parser("compose", help="compose one cue for a valence/arousal point")

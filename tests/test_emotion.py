@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 
 import scoringkit as sk
@@ -52,3 +54,25 @@ def test_huge_text_is_refused_with_a_way_out():
 def test_unknown_backend_lists_the_valid_ones(backend):
     with pytest.raises(sk.InputError, match="'lexicon'"):
         sk.analyze_text("hello", backend=backend)
+
+
+def test_the_encoder_is_the_default_backend():
+    from scoringkit.emotion import DEFAULT_BACKEND
+
+    assert DEFAULT_BACKEND == "encoder"
+    text = "The storm broke over the harbour and the sailors screamed."
+    assert sk.analyze_text(text) == sk.analyze_text(text, backend="encoder")
+    assert sk.analyze_text(text).source != sk.analyze_text(text, backend="lexicon").source
+
+
+@pytest.mark.parametrize("backend", ["lexicon", "encoder"])
+def test_non_english_text_warns_that_accuracy_is_for_english(backend):
+    german = "Der Sturm brach über die Bucht herein, und alle Boote lagen still im Hafen, leer und kalt."
+    with pytest.warns(UserWarning, match="do not look like English") as record:
+        sk.analyze_text(["A calm sea.", german, "Это был очень грустный день."], backend=backend)
+    assert len(record) == 1 and "2 of 3 texts (the first is item 1) do not" in str(record[0].message)
+    with pytest.warns(UserWarning, match="^the text does not look like English"):
+        sk.analyze_text(german, backend=backend)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*English.*")
+        sk.analyze_text("The night was dark and the rain fell on the empty street.", backend=backend)

@@ -13,10 +13,14 @@ from ..errors import InputError, choice_error
 from ..types import Emotion
 from .story import MAX_STORY_CHARS, segment_story
 
-__all__ = ["analyze_text", "check_backend", "segment_story", "emotion_arc", "change_points", "EmotionArc", "BACKENDS", "MAX_TEXT_CHARS"]
+__all__ = ["analyze_text", "check_backend", "segment_story", "emotion_arc", "change_points", "EmotionArc", "BACKENDS", "DEFAULT_BACKEND",
+           "MAX_TEXT_CHARS"]
 
 #: Named backends; any ``"hf:<model id or local path>"`` is accepted too (see :mod:`scoringkit.emotion.hf`).
 BACKENDS = ("lexicon", "encoder")
+#: The backend :func:`analyze_text`, :func:`scoringkit.score_story`, the command line and the
+#: widgets use unless told otherwise: the fine-tuned MiniLM encoder (see the README's accuracy table).
+DEFAULT_BACKEND = "encoder"
 #: Longest single text :func:`analyze_text` accepts (characters); longer stories go through segment_story.
 MAX_TEXT_CHARS = MAX_STORY_CHARS
 
@@ -27,6 +31,22 @@ def __getattr__(name):  # the arc helpers import numpy: load them on first use
 
         return getattr(arc, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _warn_if_not_english(texts, single: bool, backend: str) -> None:
+    """Warn (``UserWarning``) when a text looks non-English: both built-in backends learned English."""
+    import warnings
+
+    from .hf import looks_non_english
+
+    foreign = [i for i, text in enumerate(texts) if looks_non_english(text)]
+    if foreign:
+        which = ("the text does" if single else
+                 f"{len(foreign)} of {len(texts)} texts (the first is item {foreign[0]}) do" if len(foreign) > 1 else
+                 f"text {foreign[0]} of {len(texts)} does")
+        warnings.warn(f"{which} not look like English; the {backend!r} backend was built and measured on "
+                      "English text, so expect lower accuracy (translate it first, or use an 'hf:' model made for "
+                      "that language)", UserWarning, stacklevel=3)
 
 
 def check_backend(backend) -> str:
@@ -42,7 +62,7 @@ def check_backend(backend) -> str:
     return backend
 
 
-def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
+def analyze_text(text_or_list, *, backend: str = DEFAULT_BACKEND, **options):
     """Estimate the emotion of a text, or of each text in a list.
 
     Parameters
@@ -50,8 +70,9 @@ def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
     text_or_list : str or list of str
         One text, or several to analyse in one call.
     backend : str
-        ``"lexicon"`` (VADER + NRC words, :mod:`scoringkit.emotion.lexicon`), ``"encoder"``
-        (MiniLM fine-tuned by scoringkit, :mod:`scoringkit.emotion.encoder`), or
+        ``"encoder"`` (the default, :data:`DEFAULT_BACKEND`: MiniLM fine-tuned by scoringkit,
+        :mod:`scoringkit.emotion.encoder`; loads in about a second on first use), ``"lexicon"``
+        (VADER + NRC words, :mod:`scoringkit.emotion.lexicon`: instant, less accurate), or
         ``"hf:<model id or local path>"`` (any transformers sequence-classification model,
         its labels mapped by :mod:`scoringkit.emotion.hf`; a hub id needs internet once).
     **options
@@ -67,6 +88,12 @@ def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
     InputError
         For an empty or whitespace-only text, a text over :data:`MAX_TEXT_CHARS`, a
         non-string, or an unknown backend.
+
+    Warns
+    -----
+    UserWarning
+        When a text does not look like English (:func:`scoringkit.emotion.hf.looks_non_english`):
+        every backend's accuracy was measured on English.
 
     Examples
     --------
@@ -92,6 +119,8 @@ def analyze_text(text_or_list, *, backend: str = "lexicon", **options):
             )
     if options and not backend.startswith("hf:"):
         raise InputError(f"options {sorted(options)} only apply to the 'hf:' backend")
+    if not backend.startswith("hf:"):  # the hf backend words its own warning, naming the model
+        _warn_if_not_english(texts, single, backend)
     if backend == "lexicon":
         from .lexicon import analyze_lexicon
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..emotion import DEFAULT_BACKEND
 from ..errors import InputError
 from ..mapping import REFERENCE_WEIGHT
 from ..types import Cue, Score, Soundtrack, Track
@@ -27,7 +28,7 @@ __all__ = ["score_story", "assemble"]
 def score_story(
     text: str,
     *,
-    backend: str = "lexicon",
+    backend: str = DEFAULT_BACKEND,
     generator: str = "rules",
     seed: int = 0,
     words_per_minute: float = 160.0,
@@ -53,7 +54,8 @@ def score_story(
     text : str
         The story (paragraphs separated by blank lines; ``***`` lines mark scene breaks).
     backend : str
-        Emotion backend for :func:`scoringkit.analyze_text`.
+        Emotion backend for :func:`scoringkit.analyze_text`: ``"encoder"`` (default),
+        ``"lexicon"`` or ``"hf:<model id or path>"``.
     generator : str
         Generator for :func:`scoringkit.compose`.
     seed : int

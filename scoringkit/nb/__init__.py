@@ -897,7 +897,7 @@ class TextEmotionWidget:
     text : str
         Text to start with; analysed at once if it is not empty.
     backend : str
-        Passed to :func:`scoringkit.analyze_text`: ``"lexicon"``, ``"encoder"`` or
+        Passed to :func:`scoringkit.analyze_text`: ``"encoder"`` (default), ``"lexicon"`` or
         ``"hf:<model>"``.
     debounce : float
         Seconds of no typing before the text is analysed (>= 0). The wait runs on a
@@ -945,7 +945,7 @@ class TextEmotionWidget:
     >>> w.close()
     """
 
-    def __init__(self, text: str = "", *, backend: str = "lexicon", debounce: float = 0.4):
+    def __init__(self, text: str = "", *, backend: str = "encoder", debounce: float = 0.4):
         import threading
 
         import ipywidgets as widgets

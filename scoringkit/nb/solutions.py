@@ -69,7 +69,9 @@ def ex00_sad_ending(story: str) -> str:
     --------
     >>> import scoringkit as sk
     >>> story = sk.example_story()
-    >>> before, after = sk.score_story(story).cues[-1], sk.score_story(ex00_sad_ending(story)).cues[-1]
+    >>> lexicon = dict(backend="lexicon")  # as in notebook 00
+    >>> before = sk.score_story(story, **lexicon).cues[-1]
+    >>> after = sk.score_story(ex00_sad_ending(story), **lexicon).cues[-1]
     >>> before.emotion.quadrant, after.emotion.quadrant
     (4, 3)
     >>> after.intent.tempo < before.intent.tempo, after.intent.key.endswith("minor")
