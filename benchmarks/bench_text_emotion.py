@@ -62,6 +62,8 @@ class OtherLoad:
 
 def quadrant_table():
     """Four-quadrant accuracy of the lexicon and encoder backends on labelled held-out sentences."""
+    import warnings
+
     import numpy as np
 
     import scoringkit as sk
@@ -75,8 +77,6 @@ def quadrant_table():
     print("| backend | 4-quadrant accuracy | EmoBank rows | GoEmotions rows | Q1 | Q2 | Q3 | Q4 | mean of Q1-Q4 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend in ("lexicon", "encoder"):
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a few Reddit rows look non-English to the heuristic
             guess = np.array([e.quadrant for e in sk.analyze_text(texts, backend=backend)])

@@ -60,6 +60,13 @@ def test_the_encoder_is_the_default_backend():
     from scoringkit.emotion import DEFAULT_BACKEND
 
     assert DEFAULT_BACKEND == "encoder"
+    import inspect
+
+    from scoringkit.nb.studio import default_backend
+
+    for function in (sk.score_story, sk.nb.TextEmotionWidget):  # one default everywhere
+        assert inspect.signature(function).parameters["backend"].default == DEFAULT_BACKEND
+    assert default_backend() == DEFAULT_BACKEND
     text = "The storm broke over the harbour and the sailors screamed."
     assert sk.analyze_text(text) == sk.analyze_text(text, backend="encoder")
     assert sk.analyze_text(text).source != sk.analyze_text(text, backend="lexicon").source

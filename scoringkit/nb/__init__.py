@@ -49,6 +49,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..emotion import DEFAULT_BACKEND
 from ..errors import InputError
 from ..types import QUADRANT_NAMES, Soundtrack
 from .features import (
@@ -945,7 +946,7 @@ class TextEmotionWidget:
     >>> w.close()
     """
 
-    def __init__(self, text: str = "", *, backend: str = "encoder", debounce: float = 0.4):
+    def __init__(self, text: str = "", *, backend: str = DEFAULT_BACKEND, debounce: float = 0.4):
         import threading
 
         import ipywidgets as widgets

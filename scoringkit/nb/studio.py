@@ -192,7 +192,7 @@ class StoryDraft:
 
 
 def default_backend() -> str:
-    """The emotion backend :func:`scoringkit.score_story` uses unless told otherwise (read from its signature).
+    """The emotion backend :func:`scoringkit.score_story` uses unless told otherwise.
 
     Examples
     --------
@@ -200,11 +200,9 @@ def default_backend() -> str:
     >>> default_backend() in BACKENDS
     True
     """
-    import inspect
+    from ..emotion import DEFAULT_BACKEND
 
-    from ..generate.soundtrack import score_story
-
-    return inspect.signature(score_story).parameters["backend"].default
+    return DEFAULT_BACKEND
 
 
 def _check_style(style) -> str:
