@@ -358,3 +358,22 @@ def test_encoder_backend_does_not_import_transformers():
             "or m.startswith('torch._dynamo')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_output_scale_is_two_standard_deviations_of_emobank_ratings():
+    import numpy as np
+
+    from scoringkit.emotion.encoder import EMOBANK_SCALE, EMOBANK_SD, analyze_encoder, predict
+
+    _data_or_skip()
+    _, valence, arousal, split = train.load_emobank()
+    rows = [i for i, s in enumerate(split) if s == "train"]
+    assert np.std([valence[i] for i in rows]) == pytest.approx(EMOBANK_SD[0], abs=5e-4)
+    assert np.std([arousal[i] for i in rows]) == pytest.approx(EMOBANK_SD[1], abs=5e-4)
+    assert EMOBANK_SCALE == (2 * EMOBANK_SD[0], 2 * EMOBANK_SD[1])
+    texts = ["The storm tore the roof away and we screamed.", "A quiet, ordinary afternoon."]
+    va, _ = predict(texts[:1])
+    raw_valence, raw_arousal = va[0]
+    storm = analyze_encoder(texts)[0]
+    assert storm.valence == pytest.approx(max(-1, min(1, raw_valence / EMOBANK_SCALE[0])))
+    assert storm.arousal == pytest.approx(max(-1, min(1, raw_arousal / EMOBANK_SCALE[1])))

@@ -459,7 +459,7 @@ def write_model_card(checkpoint, out=None) -> Path:
 
     from safetensors import safe_open
 
-    from .encoder import SCALE_SUFFIX
+    from .encoder import EMOBANK_SCALE, SCALE_SUFFIX
 
     checkpoint = Path(checkpoint)
     out = Path(out) if out else checkpoint.with_name("MODEL_CARD_" + checkpoint.stem + ".md")
@@ -480,7 +480,8 @@ def write_model_card(checkpoint, out=None) -> Path:
         f"per row and the rest in half precision ({checkpoint.stat().st_size / 1e6:.1f} MB).",
         "",
         "**Outputs.** Valence and arousal (EmoBank ratings minus 3; scoringkit divides by "
-        "`EMOBANK_SCALE` = 1.25 and clips to [-1, 1]) and probabilities of 7 categories: "
+        f"`EMOBANK_SCALE`, two standard deviations of the ratings: {EMOBANK_SCALE[0]:.2f} for valence, "
+        f"{EMOBANK_SCALE[1]:.2f} for arousal, and clips to [-1, 1]) and probabilities of 7 categories: "
         + ", ".join(meta["labels"]) + ".",
         "",
         "**Training data.** " + "; ".join(meta["data"]) + ". "
