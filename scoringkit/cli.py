@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -231,13 +232,20 @@ def _features(args) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Print a warning as one ``warning: ...`` line on stderr, like errors (no source path)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input or failure to render)."""
     args = build_parser().parse_args(argv)
     handler = {"score": _score, "emotion": _emotion, "compose": _compose, "features": _features,
                "train": _train}[args.command]
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return handler(args)
     except ScoringKitError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

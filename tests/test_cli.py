@@ -63,6 +63,14 @@ def test_emotion_command(capsys):
     assert main(["emotion", "   "]) == 2
 
 
+def test_warnings_are_one_line_without_a_source_path(capsys):
+    german = "Der Sturm brach über die Bucht herein, und alle Boote lagen still im Hafen, leer und kalt."
+    assert main(["emotion", german, "--backend", "lexicon"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: the text does not look like English") and err.count("\n") == 1
+    assert "cli.py" not in err
+
+
 def test_compose_command_writes_midi_and_wav(tmp_path):
     mid, wav = tmp_path / "cue.mid", tmp_path / "cue.wav"
     assert main(["compose", "--valence", "-0.7", "--arousal", "-0.5", "-o", str(mid), "--wav", str(wav), "--duration", "6"]) == 0
