@@ -245,6 +245,9 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            # libraries' notes to developers (audioread's imports on Python 3.11, ...) are not for users
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
             return handler(args)
     except ScoringKitError as err:
         print(f"error: {err}", file=sys.stderr)
