@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .._blas import blas_threads
 from ..errors import InputError
 from ..types import PITCH_CLASS_NAMES, key_name
 
@@ -357,7 +358,10 @@ def audio_features(path_or_array, *, sr=None, analysis_sr: int = ANALYSIS_SR, fr
         if isinstance(max_duration, bool) or not isinstance(max_duration, (int, float)) or not max_duration > 0:
             raise InputError(f"max_duration must be a positive number of seconds or None, not {max_duration!r}")
     source = _open_source(path_or_array, sr, max_duration)
-    with _single_threaded_blas():
+    # The products here are small: BLAS threads only add start-up and contention costs (a 29 x 1025
+    # by 1025 x 141 product took 40 ms threaded on a busy 2-core machine, 0.2 ms on one thread).
+    # The FFT still uses every core through scipy.fft's workers.
+    with blas_threads(1):
         try:
             expected = None if source.n_frames is None else int(source.n_frames * analysis_sr / source.sr)
             if expected is not None:
@@ -370,15 +374,6 @@ def audio_features(path_or_array, *, sr=None, analysis_sr: int = ANALYSIS_SR, fr
             source.close()
         _check_length(analyzer.n_samples, analyzer.n_source, analysis_sr, source.name)
         return analyzer.finish(np)
-
-
-def _single_threaded_blas():
-    """The products here are small: BLAS threads only add start-up and contention costs
-    (a 29 x 1025 by 1025 x 141 product took 40 ms threaded on a busy 2-core machine, 0.2 ms
-    on one thread). The FFT still uses every core through ``scipy.fft``'s workers."""
-    from .._blas import blas_threads
-
-    return blas_threads(1)
 
 
 def _check_length(n_analysis, n_source, analysis_sr, name):

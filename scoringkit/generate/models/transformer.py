@@ -988,7 +988,7 @@ class _Threads:
             torch.set_num_threads(max(1, int(self.n)))
             from ..._blas import blas_threads
 
-            self.blas = blas_threads(max(1, int(self.n)))
+            self.blas = blas_threads(self.n)  # at least 1
             self.blas.__enter__()
 
     def __exit__(self, *exc):
