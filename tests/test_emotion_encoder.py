@@ -377,3 +377,28 @@ def test_the_output_scale_is_two_standard_deviations_of_emobank_ratings():
     storm = analyze_encoder(texts)[0]
     assert storm.valence == pytest.approx(max(-1, min(1, raw_valence / EMOBANK_SCALE[0])))
     assert storm.arousal == pytest.approx(max(-1, min(1, raw_arousal / EMOBANK_SCALE[1])))
+
+
+def test_teacher_targets_pull_the_category_rows_outputs():
+    torch = pytest.importorskip("torch")
+    data = train.tiny_dataset(n=28)
+    high = {data.category_texts[i]: (1.5, 1.0) for i in train._rows(data.category_split, {"train"})}
+    taught, report = train.train(data, epochs=2, batch_size=7, progress=False, seed=3, teacher_targets=high,
+                                 teacher_weight=5.0)
+    plain, plain_report = train.train(data, epochs=2, batch_size=7, progress=False, seed=3)
+    assert report["settings"]["teacher_weight"] == 5.0 and plain_report["settings"]["teacher_weight"] == 0.0
+    with torch.no_grad():
+        batch = train._batch(data.cache, data.category_texts)
+        assert taught(*batch)[0].mean(0)[0] > plain(*batch)[0].mean(0)[0] + 0.2
+    with pytest.raises(sk.InputError, match="teacher_weight"):
+        train.train(data, teacher_targets=high, teacher_weight=0.0, progress=False)
+
+
+def test_teachers_label_the_training_category_rows_with_their_average(tiny_checkpoint):
+    data = train.tiny_dataset(n=28)
+    one = train.label_with_teachers(data, [tiny_checkpoint])
+    two = train.label_with_teachers(data, [tiny_checkpoint, tiny_checkpoint])
+    assert set(one) == {data.category_texts[i] for i in train._rows(data.category_split, {"train"})}
+    assert all(abs(one[t][k] - two[t][k]) < 1e-6 for t in one for k in (0, 1))
+    with pytest.raises(sk.InputError, match="non-empty list"):
+        train.label_with_teachers(data, tiny_checkpoint)

@@ -218,10 +218,10 @@ def default_cache_file(data: EmotionData, max_tokens: int = 128, n_frozen: int |
     return root / f"frozen_L{N_FROZEN if n_frozen is None else n_frozen}_T{max_tokens}_{digest}.safetensors"
 
 
-def _bar(total, desc, enabled):
+def _bar(total, desc, enabled, unit="text"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="text", disable=not enabled)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled)
 
 
 def _batch(cache, texts):
@@ -296,7 +296,8 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
           seed: int = 0, train_splits=("train",), dev_split: str = "dev", test_split: str = "test",
           progress: bool = True, loss: str = "mse", n_frozen: int | None = None, layer_decay: float = 1.0,
           pool_layers: int = 1, keep_last: bool = False, arousal_weight: float = 1.0,
-          correlation_weight: float = 0.0, category_weight: float = 1.0):
+          correlation_weight: float = 0.0, category_weight: float = 1.0, teacher_targets=None,
+          teacher_weight: float = 1.0):
     """Fine-tune the top layers and heads; returns ``(best module, report)``.
 
     ``loss`` weighs the valence/arousal errors: ``"mse"`` is 4 x the mean squared error on the
@@ -305,7 +306,10 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     ``arousal_weight`` then multiplies the arousal term. ``correlation_weight`` adds that times
     ``(1 - r)`` per dimension, ``r`` the batch's Pearson correlation between predictions and ratings
     (the figure the benchmark reports; the squared errors keep the scale). ``category_weight``
-    multiplies the categories' cross-entropy against the valence/arousal terms. ``n_frozen`` frozen layers
+    multiplies the categories' cross-entropy against the valence/arousal terms. ``teacher_targets``
+    (``{text: (valence, arousal)}`` in the units of ``data.valence``/``data.arousal``, e.g. from
+    :func:`label_with_teachers`) distils: the category rows it names are also fitted to those
+    numbers, with the valence/arousal error weights times ``teacher_weight``. ``n_frozen`` frozen layers
     (default ``encoder.N_FROZEN``) lie under the ``6 - n_frozen`` fine-tuned ones; the layer ``k``
     places below the top learns at ``lr * layer_decay**k``. The heads read the mean-pooled outputs
     of the last ``pool_layers`` layers side by side (see
@@ -329,6 +333,7 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
     _check_weight("arousal_weight", arousal_weight)
     _check_weight("category_weight", category_weight)
     _check_weight("correlation_weight", correlation_weight, zero_allowed=True)
+    _check_weight("teacher_weight", teacher_weight)
     n_frozen = N_FROZEN if n_frozen is None else n_frozen
     if not 0 <= n_frozen < N_LAYERS:
         raise InputError(f"n_frozen must be between 0 and {N_LAYERS - 1}, got {n_frozen}")
@@ -368,7 +373,7 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
         optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))
     best, best_score, history = None, -math.inf, []
     started = time.perf_counter()
-    bar = _bar(total, "training", progress)
+    bar = _bar(total, "training", progress, unit="batch")
     for epoch in range(epochs):
         top.train()
         for r_rows in _length_batches(regression_rows, data.regression_texts, data.cache, batch_size, rng):
@@ -377,10 +382,15 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
             c_rows = category_batches.pop()
             va, _ = top(*_batch(data.cache, [data.regression_texts[i] for i in r_rows]))
             target = torch.tensor([[data.valence[i], data.arousal[i]] for i in r_rows], dtype=torch.float32)
-            _, logits = top(*_batch(data.cache, [data.category_texts[i] for i in c_rows]))
+            c_va, logits = top(*_batch(data.cache, [data.category_texts[i] for i in c_rows]))
             labels = torch.tensor([data.categories[i] for i in c_rows])
             loss_value = ((va - target) ** 2 * error_weights).mean() + category_weight * \
                 torch.nn.functional.cross_entropy(logits, labels, weight=class_weights)
+            taught = [k for k, i in enumerate(c_rows) if data.category_texts[i] in (teacher_targets or {})]
+            if taught:
+                goal = torch.tensor([teacher_targets[data.category_texts[c_rows[k]]] for k in taught],
+                                    dtype=torch.float32)
+                loss_value = loss_value + teacher_weight * ((c_va[taught] - goal) ** 2 * error_weights).mean()
             if correlation_weight and len(r_rows) > 2:
                 loss_value = loss_value + correlation_weight * (1 - _batch_correlation(va, target)).sum()
             optimizer.zero_grad()
@@ -409,8 +419,49 @@ def train(data: EmotionData, *, epochs: int = 3, batch_size: int = 32, lr: float
                            "n_frozen": n_frozen, "layer_decay": layer_decay, "pool_layers": pool_layers,
                            "train_splits": list(train_splits), "keep_last": keep_last,
                            "arousal_weight": arousal_weight, "correlation_weight": correlation_weight,
-                           "category_weight": category_weight}}
+                           "category_weight": category_weight,
+                           "teacher_weight": teacher_weight if teacher_targets else 0.0}}
     return top, report
+
+
+def label_with_teachers(data: EmotionData, checkpoints, *, splits=("train",)) -> dict:
+    """Distillation targets: the averaged valence/arousal of ``checkpoints`` for the category rows of ``splits``.
+
+    GoEmotions' texts carry categories but no valence/arousal ratings. Labelled by an ensemble
+    of trained checkpoints, they give :func:`train` (``teacher_targets=``) thousands more
+    valence/arousal examples, so that one model can learn what several agree on.
+
+    Parameters
+    ----------
+    data : EmotionData
+    checkpoints : list of str or Path
+        Checkpoints written by :func:`main` (one is enough; their outputs are averaged).
+    splits : tuple of str
+        The category rows to label (the ones training reads).
+
+    Returns
+    -------
+    dict
+        ``{text: (valence, arousal)}`` in EmoBank units minus 3, like ``data.valence``.
+
+    Examples
+    --------
+    >>> from scoringkit.emotion.encoder import default_checkpoint
+    >>> targets = label_with_teachers(tiny_dataset(n=14), [default_checkpoint()])
+    >>> len(targets), targets["The delighted person felt glad today."][0] > 0
+    (9, True)
+    """
+    from .encoder import _loaded, predict
+
+    if isinstance(checkpoints, (str, Path)) or not checkpoints:
+        raise InputError("checkpoints must be a non-empty list of checkpoint paths")
+    texts = [data.category_texts[i] for i in _rows(data.category_split, set(splits))]
+    total = 0.0
+    for path in checkpoints:
+        valence_arousal, _ = predict(texts, checkpoint=str(path))
+        _loaded.cache_clear()  # one teacher in memory at a time
+        total = total + valence_arousal
+    return {text: (float(v), float(a)) for text, (v, a) in zip(texts, total / len(checkpoints))}
 
 
 def cross_validate(data: EmotionData, *, folds: int = 5, seed: int = 0, progress: bool = True, **train_kwargs) -> dict:
@@ -562,6 +613,11 @@ def main(argv=None) -> int:
                         help="add this times (1 - batch Pearson r) per dimension to the valence/arousal loss")
     parser.add_argument("--category-weight", type=float, default=1.0,
                         help="weight of the categories' cross-entropy against the valence/arousal loss")
+    parser.add_argument("--teacher", action="append", default=[], metavar="CHECKPOINT",
+                        help="distil: GoEmotions' training rows are also fitted to the averaged valence/arousal "
+                             "of these checkpoints (repeat the option for several)")
+    parser.add_argument("--teacher-weight", type=float, default=1.0,
+                        help="weight of the teachers' valence/arousal targets against EmoBank's ratings")
     parser.add_argument("--refit", action="store_true",
                         help="train on train + dev and keep the last epoch (once the settings are chosen on dev)")
     parser.add_argument("--seed", type=int, default=0)
@@ -576,7 +632,10 @@ def main(argv=None) -> int:
     options = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
                    layer_decay=args.layer_decay, loss=args.loss, n_frozen=args.n_frozen, pool_layers=args.pool_layers,
                    arousal_weight=args.arousal_weight, correlation_weight=args.correlation_weight,
-                   category_weight=args.category_weight)
+                   category_weight=args.category_weight, teacher_weight=args.teacher_weight)
+    if args.teacher:
+        options["teacher_targets"] = label_with_teachers(data, args.teacher,
+                                                         splits=("train", "dev") if args.refit else ("train",))
     top, report = train(data, seed=args.seed, keep_last=args.refit,
                         train_splits=("train", "dev") if args.refit else ("train",), **options)
     if args.folds:
