@@ -1,6 +1,7 @@
 """music_emotion: the symbolic and audio models, their features, and the training recipe."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,6 +246,16 @@ def test_training_recipe_on_a_tiny_dataset(tmp_path):
     assert set(model.meta["axis_cross_validation"]) == {"arousal", "valence"}
     card = (out / "MODEL_CARD_music_emotion_symbolic.md").read_text()
     assert "non-commercial" in card and f"{model.meta['test']['accuracy']:.1%}" in card
+
+
+@pytest.mark.parametrize("kind", ["symbolic", "audio"])
+def test_shipped_model_cards_are_what_the_training_code_writes(kind, tmp_path):
+    """A card edited by hand would lose its edits at the next training run: keep them in the code."""
+    from scoringkit.fuse.emotion_model import MODEL_FILES
+
+    shipped = Path(fuse_train.__file__).parents[1] / "assets" / "models" / MODEL_FILES[kind]
+    written = fuse_train.write_model_card(shipped, out=tmp_path / "card.md").read_text(encoding="utf-8")
+    assert written == shipped.with_name(f"MODEL_CARD_{shipped.stem}.md").read_text(encoding="utf-8")
 
 
 def test_missing_emopia_is_a_clear_error(tmp_path):
