@@ -123,6 +123,19 @@ def _train(args) -> int:
     raise AssertionError(args.model)  # argparse only lets known models through
 
 
+def cue_line(cue) -> str:
+    """The line ``scoringkit score`` prints for a cue: times, quadrant, emotion, tempo, key, text.
+
+    Examples
+    --------
+    >>> import scoringkit as sk
+    >>> print(cue_line(sk.score_story("The sun rose over the happy, laughing crowd.", backend="lexicon").cues[0]))
+    cue  1     0.0-   9.0 s  Q1 joy         106 BPM  D major    The sun rose over the happy, laughing c…
+    """
+    return (f"cue {cue.index + 1:>2}  {cue.start:6.1f}-{cue.end:6.1f} s  Q{cue.emotion.quadrant} "
+            f"{cue.emotion.label:<9} {cue.intent.tempo:5.0f} BPM  {cue.intent.key:<9}  {cue.scene.excerpt(40)}")
+
+
 def _score(args) -> int:
     from .generate.soundtrack import score_story
     from .io import SOUNDTRACK_FILES, check_writable, read_text_file
@@ -137,8 +150,7 @@ def _score(args) -> int:
     paths = soundtrack.write(out, overwrite=args.force, sr=args.sr, synth=args.synth, progress=not args.quiet)
     if not args.quiet:
         for cue in soundtrack.cues:
-            print(f"cue {cue.index + 1:>2}  {cue.start:6.1f}-{cue.end:6.1f} s  Q{cue.emotion.quadrant} "
-                  f"{cue.emotion.label:<9} {cue.intent.tempo:5.0f} BPM  {cue.intent.key:<9}  {cue.scene.excerpt(40)}")
+            print(cue_line(cue))
         if args.reference and soundtrack.cues:
             print(f"reference {args.reference}: {soundtrack.cues[0].intent.reasons.get('reference', '')}")
         for path in paths.values():

@@ -28,13 +28,23 @@ def test_sad_and_joyful_stories_differ_as_music_psychology_predicts(sad_story, j
 def test_example_story_swings_through_the_quadrants(example_soundtrack):
     # read word by word (lexicon), the story visits all four quadrants
     lexicon = sk.score_story(sk.example_story(), backend="lexicon")
-    assert {1, 2, 3, 4} <= {c.emotion.quadrant for c in lexicon.cues}
+    assert [c.emotion.quadrant for c in lexicon.cues] == [4, 1, 2, 2, 3, 4]  # as the README says
     # the default encoder reads EmoBank's arousal, in which grief is not calm (README: text emotion),
     # but it still hears the calm opening, the joyful arrival, the storm and the grief's low valence
     cues = example_soundtrack.cues
     assert [c.emotion.quadrant for c in cues[:4]] == [4, 1, 2, 2]
     assert cues[4].emotion.valence < -0.1 and cues[4].intent.mode == "minor"
     assert cues[5].emotion.valence > cues[4].emotion.valence + 0.2
+
+
+def test_the_readme_shows_what_make_demo_prints(example_soundtrack):
+    from pathlib import Path
+
+    from scoringkit.cli import cue_line
+
+    readme = (Path(sk.__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shown = [line for line in readme.split("```")[3].splitlines() if line.startswith("cue ")]
+    assert shown == [cue_line(cue) for cue in example_soundtrack.cues]
 
 
 def test_cues_tile_the_timeline(example_soundtrack):
