@@ -402,3 +402,39 @@ def test_teachers_label_the_training_category_rows_with_their_average(tiny_check
     assert all(abs(one[t][k] - two[t][k]) < 1e-6 for t in one for k in (0, 1))
     with pytest.raises(sk.InputError, match="non-empty list"):
         train.label_with_teachers(data, tiny_checkpoint)
+
+
+def _write_text_data(root, data):
+    """EmoBank and GoEmotions Ekman files in the published layouts, holding ``data``'s rows."""
+    import csv
+
+    (root / "emobank").mkdir(parents=True)
+    with open(root / "emobank" / "emobank.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "split", "V", "A", "D", "text"])
+        for i, row in enumerate(zip(data.regression_texts, data.valence, data.arousal, data.regression_split)):
+            text, valence, arousal, split = row
+            writer.writerow([f"s{i}", split, valence + 3, arousal + 3, 3.0, text])
+    ekman = root / "goemotions" / "ekman"
+    ekman.mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        lines = [f"{text}\t{train._EKMAN_ORDER.index(sk.EMOTION_LABELS[c])}\tc{i}\n"
+                 for i, (text, c, s) in enumerate(zip(data.category_texts, data.categories, data.category_split))
+                 if s == split]
+        (ekman / f"{split}.tsv").write_text("".join(lines), encoding="utf-8")
+
+
+def test_the_training_command_distils_teachers_into_a_checkpoint(tmp_path, monkeypatch, tiny_checkpoint):
+    import json
+
+    _write_text_data(tmp_path / "data", train.tiny_dataset(n=42, seed=1))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out, report_file = tmp_path / "student.safetensors", tmp_path / "report.json"
+    assert train.main(["--data", str(tmp_path / "data"), "--out", str(out), "--epochs", "1", "--batch-size", "8",
+                       "--teacher", str(tiny_checkpoint), "--teacher", str(tiny_checkpoint),
+                       "--teacher-weight", "2", "--report", str(report_file)]) == 0
+    report = json.loads(report_file.read_text())
+    assert report["settings"]["teacher_weight"] == 2.0 and report["settings"]["train_splits"] == ["train"]
+    _, metadata = encoder.load_checkpoint(out)
+    assert "--teacher" in metadata["command"] and (tmp_path / "MODEL_CARD_student.md").is_file()
+    assert any((tmp_path / "cache" / "scoringkit").glob("frozen_L*.safetensors"))
