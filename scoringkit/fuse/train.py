@@ -137,7 +137,7 @@ SYMBOLIC_SEQUENCE_MODELS = (
     "56-70 %); stopped there, below the logistic model's 63.6 %.",
     "a bidirectional LSTM with 4-hop self-attention pooling over the REMI tokens, trained from scratch "
     "(2026-11-24, sixth session; `benchmarks/symbolic_sequence_model.py --epochs 20`: 512-token crops, "
-    "transposition by -3..+3 semitones, AdamW 1e-3, batch 16; 38 minutes on 2 CPU cores): best val epoch 13 "
+    "transposition by -3..+3 semitones, AdamW 1e-3, batch 16; 38 minutes on 2 CPU cores, which tests shared for part of it): best val epoch 13 "
     "of 20 (val 59.6 %), test 52.3 % (arousal 87.5 %, valence 62.5 %), below the logistic model's 63.6 %.",
 )
 #: Sample rate at which EMOPIA is rendered for the audio model.
